@@ -1,0 +1,35 @@
+/* sim.h - the Amazon-side emulator (`wss sim`) as a library.
+ *
+ * One call starts the whole emulator in background threads: Login with
+ * Amazon (/auth/o2/token), the Alexa event gateway (/v3/events), directive
+ * dispatch to skill endpoints, and the control API (/control/v1/...). State
+ * lives in SQLite under a state directory, so stopping and starting again with
+ * the same directory continues where it stopped. */
+#ifndef WSS_SIM_H
+#define WSS_SIM_H
+
+#include <stddef.h>
+
+#include "wss/err.h"
+
+typedef struct wss_sim wss_sim;
+
+typedef struct wss_sim_options {
+    const char *state_dir;   /* required; created if missing */
+    const char *listen;      /* "HOST:PORT"; port 0 picks a free one; NULL means "127.0.0.1:8443" */
+    const char *config_path; /* JSON configuration (docs/sim.md); NULL for the defaults */
+    int plain_http;          /* serve plain HTTP instead of HTTPS with the local CA */
+} wss_sim_options;
+
+/* Starts the emulator. On failure err holds a one-line reason. When it
+ * returns WSS_OK the server is accepting connections and
+ * <state_dir>/credentials.json describes it. */
+wss_err wss_sim_start(const wss_sim_options *opts, wss_sim **out, char *err, size_t errlen);
+
+/* "https://127.0.0.1:PORT" (or http://), without a trailing slash. */
+const char *wss_sim_base_url(const wss_sim *sim);
+
+/* Stops accepting, finishes directives in flight, closes the store, frees. */
+void wss_sim_stop(wss_sim *sim);
+
+#endif

@@ -1,0 +1,12 @@
+/* commands.h - the subcommands of `wss`; each takes argv starting at its own name. */
+#ifndef WSS_CLI_COMMANDS_H
+#define WSS_CLI_COMMANDS_H
+
+/* Exit codes shared by every subcommand. */
+#define CLI_OK 0
+#define CLI_FAILED 1 /* the operation ran and failed */
+#define CLI_USAGE 2  /* the command line was wrong */
+
+int cli_sim(int argc, char **argv);
+
+#endif

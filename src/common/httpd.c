@@ -1,0 +1,303 @@
+/* httpd.c - HTTP(S) server glue over libmicrohttpd: body buffering with a
+ * limit, one handler per server, JSON replies. */
+#include "common/httpd.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+
+#define DEFAULT_MAX_BODY (1024u * 1024u)
+
+struct wss_http_server {
+    struct MHD_Daemon *daemon;
+    wss_http_handler handler;
+    void *ctx;
+    size_t max_body;
+    int port;
+    char *cert;
+    char *key;
+};
+
+/* Per-request state kept by libmicrohttpd between the calls of one request. */
+typedef struct request_state {
+    char *body;
+    size_t len;
+    size_t cap;
+    int too_large;
+    int answered;
+} request_state;
+
+static void request_state_free(request_state *st)
+{
+    if (!st)
+        return;
+    free(st->body);
+    free(st);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    request_state_free(*con_cls);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    wss_log(WSS_LOG_DEBUG, "httpd", "%s", msg);
+}
+
+static int append_body(request_state *st, const char *data, size_t n, size_t max)
+{
+    if (st->len + n > max)
+        return -1;
+    if (st->len + n + 1 > st->cap) {
+        size_t cap = st->cap ? st->cap : 4096;
+        while (cap < st->len + n + 1)
+            cap *= 2;
+        char *p = realloc(st->body, cap);
+        if (!p)
+            return -1;
+        st->body = p;
+        st->cap = cap;
+    }
+    memcpy(st->body + st->len, data, n);
+    st->len += n;
+    st->body[st->len] = 0;
+    return 0;
+}
+
+static void client_address(struct MHD_Connection *conn, char out[64])
+{
+    out[0] = 0;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    socklen_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (getnameinfo(ci->client_addr, len, out, 64, NULL, 0, NI_NUMERICHOST) != 0)
+        out[0] = 0;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, wss_http_response *resp)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
+                                                             resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(resp->body);
+        return MHD_NO;
+    }
+    resp->body = NULL;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            resp->content_type ? resp->content_type : "application/json");
+    for (int i = 0; i < resp->nheaders; i++)
+        MHD_add_response_header(r, resp->headers[i][0], resp->headers[i][1]);
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result dispatch(wss_http_server *srv, struct MHD_Connection *conn, const char *url,
+                                const char *method, request_state *st)
+{
+    wss_http_request req = {
+        .method = method,
+        .path = url,
+        .body = st->body ? st->body : "",
+        .body_len = st->too_large ? 0 : st->len,
+        .body_too_large = st->too_large,
+        .conn = conn,
+    };
+    client_address(conn, req.client_ip);
+    wss_http_response resp = {.status = 500};
+    srv->handler(srv->ctx, &req, &resp);
+    st->answered = 1;
+    return send_response(conn, &resp);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    wss_http_server *srv = cls;
+    request_state *st = *con_cls;
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        *con_cls = st;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > srv->max_body) {
+            /* Answer at once rather than read a body we will not use. */
+            st->too_large = 1;
+            return dispatch(srv, conn, url, method, st);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!st->too_large && append_body(st, upload_data, *upload_data_size, srv->max_body) != 0) {
+            st->too_large = 1;
+            free(st->body);
+            st->body = NULL;
+            st->len = st->cap = 0;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (st->answered)
+        return MHD_YES;
+    return dispatch(srv, conn, url, method, st);
+}
+
+wss_err wss_http_parse_listen(const char *listen, char host[256], int *port)
+{
+    if (!listen || !*listen)
+        return WSS_ERR_INVALID;
+    const char *colon;
+    const char *h = listen;
+    size_t hlen;
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':')
+            return WSS_ERR_INVALID;
+        h = listen + 1;
+        hlen = (size_t)(end - h);
+        colon = end + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon)
+            return WSS_ERR_INVALID;
+        hlen = (size_t)(colon - listen);
+    }
+    if (hlen >= 256)
+        return WSS_ERR_INVALID;
+    if (hlen == 0)
+        snprintf(host, 256, "127.0.0.1");
+    else {
+        memcpy(host, h, hlen);
+        host[hlen] = 0;
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == 0 || *end || p < 0 || p > 65535)
+        return WSS_ERR_INVALID;
+    *port = (int)p;
+    return WSS_OK;
+}
+
+wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, void *ctx,
+                       wss_http_server **out, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", opts->port);
+    int gai = getaddrinfo(opts->host ? opts->host : "127.0.0.1", portstr, &hints, &ai);
+    if (gai != 0 || !ai) {
+        snprintf(err, errlen, "cannot resolve listen address %s: %s", opts->host, gai_strerror(gai));
+        return WSS_ERR_CONFIG;
+    }
+
+    wss_http_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        freeaddrinfo(ai);
+        return WSS_ERR_NOMEM;
+    }
+    srv->handler = handler;
+    srv->ctx = ctx;
+    srv->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
+
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    int tls = opts->tls_cert_pem && opts->tls_key_pem;
+    if (tls) {
+        flags |= MHD_USE_TLS;
+        srv->cert = strdup(opts->tls_cert_pem);
+        srv->key = strdup(opts->tls_key_pem);
+    }
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->connection_timeout_s ? opts->connection_timeout_s : 30),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, srv->key,
+        MHD_OPTION_HTTPS_MEM_CERT, srv->cert, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!srv->daemon) {
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use, or bad TLS key/certificate)",
+                 opts->host ? opts->host : "127.0.0.1", opts->port);
+        wss_http_stop(srv);
+        return WSS_ERR_IO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : opts->port;
+    *out = srv;
+    return WSS_OK;
+}
+
+int wss_http_port(const wss_http_server *srv) { return srv ? srv->port : 0; }
+
+void wss_http_stop(wss_http_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->daemon)
+        MHD_stop_daemon(srv->daemon);
+    free(srv->cert);
+    free(srv->key);
+    free(srv);
+}
+
+const char *wss_http_header(const wss_http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *wss_http_query(const wss_http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void wss_http_reply_json(wss_http_response *resp, int status, json_t *body)
+{
+    free(resp->body);
+    resp->status = status;
+    resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    resp->body_len = resp->body ? strlen(resp->body) : 0;
+    resp->content_type = "application/json";
+    json_decref(body);
+    if (body && !resp->body)
+        resp->status = 500;
+}
+
+void wss_http_reply_text(wss_http_response *resp, int status, const char *text)
+{
+    free(resp->body);
+    resp->status = status;
+    resp->body = strdup(text ? text : "");
+    resp->body_len = resp->body ? strlen(resp->body) : 0;
+    resp->content_type = "text/plain; charset=utf-8";
+}
+
+void wss_http_add_header(wss_http_response *resp, const char *name, const char *value)
+{
+    if (resp->nheaders >= WSS_HTTP_MAX_HEADERS)
+        return;
+    snprintf(resp->headers[resp->nheaders][0], sizeof resp->headers[0][0], "%s", name);
+    snprintf(resp->headers[resp->nheaders][1], sizeof resp->headers[0][1], "%s", value);
+    resp->nheaders++;
+}

@@ -1,0 +1,79 @@
+/* httpd.h - the one HTTP(S) server glue of openwss, over libmicrohttpd.
+ *
+ * A server is one handler function called once per request with the whole
+ * body already read (up to a limit). The handler fills a response; the glue
+ * sends it. Bodies larger than the limit are not buffered: the handler sees
+ * req->body_too_large and answers 413 in its own error format. Each
+ * connection has its own thread, so a handler may block (the emulator's
+ * injected latency does). */
+#ifndef WSS_COMMON_HTTPD_H
+#define WSS_COMMON_HTTPD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "wss/err.h"
+
+#define WSS_HTTP_MAX_HEADERS 8
+
+typedef struct wss_http_request {
+    const char *method;   /* "GET", "POST", ... */
+    const char *path;     /* the URL path, without the query string */
+    const char *body;     /* NUL-terminated copy of the body ("" when none) */
+    size_t body_len;      /* bytes of body, not counting the NUL */
+    int body_too_large;   /* the body exceeded the server's limit and was dropped */
+    char client_ip[64];   /* the peer's address, for logs and rate limits */
+    void *conn;           /* glue-private */
+} wss_http_request;
+
+typedef struct wss_http_response {
+    int status;
+    char *body;                /* malloc'd; the glue frees it */
+    size_t body_len;
+    const char *content_type;  /* static string; "application/json" when NULL */
+    int nheaders;
+    char headers[WSS_HTTP_MAX_HEADERS][2][128]; /* extra headers (name, value) */
+} wss_http_response;
+
+typedef void (*wss_http_handler)(void *ctx, const wss_http_request *req, wss_http_response *resp);
+
+typedef struct wss_http_options {
+    const char *host;         /* address to bind, e.g. "127.0.0.1", "::1", "localhost" */
+    int port;                 /* 0 picks a free port; read it back with wss_http_port() */
+    const char *tls_cert_pem; /* PEM text of the server certificate chain; NULL serves plain HTTP */
+    const char *tls_key_pem;  /* PEM text of its private key */
+    size_t max_body;          /* bodies above this set body_too_large; 0 means 1 MiB */
+    unsigned connection_timeout_s; /* idle keep-alive connections are closed after this; 0 means 30 */
+} wss_http_options;
+
+typedef struct wss_http_server wss_http_server;
+
+/* Starts serving in background threads. err receives the reason on failure. */
+wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, void *ctx,
+                       wss_http_server **out, char *err, size_t errlen);
+
+/* The port actually bound. */
+int wss_http_port(const wss_http_server *srv);
+
+/* Stops accepting, waits for handlers in progress, frees the server. NULL is ignored. */
+void wss_http_stop(wss_http_server *srv);
+
+/* A request header (case-insensitive name) or NULL. */
+const char *wss_http_header(const wss_http_request *req, const char *name);
+
+/* A query-string argument (already URL-decoded) or NULL. */
+const char *wss_http_query(const wss_http_request *req, const char *name);
+
+/* Sets the response to status and the compact JSON of body; takes the reference to body. */
+void wss_http_reply_json(wss_http_response *resp, int status, json_t *body);
+
+/* Sets the response to status with a plain-text body. */
+void wss_http_reply_text(wss_http_response *resp, int status, const char *text);
+
+/* Adds a response header; silently ignored beyond WSS_HTTP_MAX_HEADERS. */
+void wss_http_add_header(wss_http_response *resp, const char *name, const char *value);
+
+/* Splits "HOST:PORT", "[V6]:PORT" or ":PORT" (host "127.0.0.1"); host must hold 256 bytes. */
+wss_err wss_http_parse_listen(const char *listen, char host[256], int *port);
+
+#endif

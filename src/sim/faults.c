@@ -1,0 +1,183 @@
+/* faults.c - failures injected on purpose, per route and per client.
+ *
+ * A rule matches a route ("lwa", "events" or "*") and a client id (or "*")
+ * and either fails a deterministic fraction of matching requests ("rate":
+ * request n, counted from 0, fails when floor((n+1)*rate) > floor(n*rate), so
+ * 0.25 fails every fourth request exactly) or follows a fixed "schedule" of
+ * statuses, one per matching request, 0 meaning "let it through"; a spent
+ * schedule stops matching. "latency_ms" delays every matching request. The
+ * first matching rule (lowest id) decides. Hit counts live in the store, so a
+ * restart continues the same sequence. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/db.h"
+#include "sim/internal.h"
+
+static int status_allowed(long long st) { return st == 0 || st == 429 || st == 500 || st == 503; }
+
+long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *why, size_t whylen)
+{
+    static const char *const keys[] = {"route", "client", "status", "rate", "schedule", "latency_ms",
+                                       "retry_after_s", NULL};
+    if (!json_is_object(rule)) {
+        snprintf(why, whylen, "a fault rule must be an object");
+        return -1;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)rule, k, v) {
+        int ok = 0;
+        for (const char *const *a = keys; *a; a++)
+            ok |= strcmp(k, *a) == 0;
+        if (!ok) {
+            snprintf(why, whylen, "unknown key \"%s\" in fault rule", k);
+            return -1;
+        }
+    }
+    const char *route = json_string_value(json_object_get(rule, "route"));
+    const char *client = json_string_value(json_object_get(rule, "client"));
+    json_t *status = json_object_get(rule, "status");
+    json_t *rate = json_object_get(rule, "rate");
+    json_t *schedule = json_object_get(rule, "schedule");
+    json_t *latency = json_object_get(rule, "latency_ms");
+    json_t *retry = json_object_get(rule, "retry_after_s");
+    if (!route) route = "*";
+    if (!client) client = "*";
+    if (strcmp(route, "*") && strcmp(route, SIM_ROUTE_LWA) && strcmp(route, SIM_ROUTE_EVENTS)) {
+        snprintf(why, whylen, "\"route\" must be \"lwa\", \"events\" or \"*\"");
+        return -1;
+    }
+    if ((status && (!json_is_integer(status) || !status_allowed(json_integer_value(status)))) ||
+        (latency && (!json_is_integer(latency) || json_integer_value(latency) < 0 ||
+                     json_integer_value(latency) > 600000)) ||
+        (retry && (!json_is_integer(retry) || json_integer_value(retry) < 0 || json_integer_value(retry) > 3600))) {
+        snprintf(why, whylen, "\"status\" must be 0, 429, 500 or 503; \"latency_ms\" 0..600000; \"retry_after_s\" 0..3600");
+        return -1;
+    }
+    if (rate && (!json_is_number(rate) || json_number_value(rate) < 0 || json_number_value(rate) > 1)) {
+        snprintf(why, whylen, "\"rate\" must be a number from 0 to 1");
+        return -1;
+    }
+    if (schedule) {
+        size_t i;
+        json_t *e;
+        if (!json_is_array(schedule) || json_array_size(schedule) == 0 || json_array_size(schedule) > 10000) {
+            snprintf(why, whylen, "\"schedule\" must be an array of 1..10000 statuses");
+            return -1;
+        }
+        json_array_foreach(schedule, i, e) {
+            if (!json_is_integer(e) || !status_allowed(json_integer_value(e))) {
+                snprintf(why, whylen, "schedule[%zu] must be 0, 429, 500 or 503", i);
+                return -1;
+            }
+        }
+    }
+    if (rate && schedule) {
+        snprintf(why, whylen, "give \"rate\" or \"schedule\", not both");
+        return -1;
+    }
+    long long st = status ? json_integer_value(status) : 0;
+    if (!schedule && st == 0 && !latency) {
+        snprintf(why, whylen, "a rule needs a \"status\" with a \"rate\", a \"schedule\" or a \"latency_ms\"");
+        return -1;
+    }
+    char *sched = schedule ? json_dumps(schedule, JSON_COMPACT) : NULL;
+    int rc = wss_db_run(s->db, "INSERT INTO faults (route, client, status, rate, schedule, latency_ms, retry_after_s, origin)"
+                               " VALUES (?,?,?,?,?,?,?,?)",
+                        "ttidtiit", route, client, st, rate ? json_number_value(rate) : (status ? 1.0 : 0.0), sched,
+                        latency ? (long long)json_integer_value(latency) : 0LL,
+                        retry ? (long long)json_integer_value(retry) : 0LL, origin);
+    free(sched);
+    if (rc < 0) {
+        snprintf(why, whylen, "cannot store the rule: %s", sqlite3_errmsg(s->db));
+        return -1;
+    }
+    return sqlite3_last_insert_rowid(s->db);
+}
+
+json_t *sim_faults_list(sim *s)
+{
+    json_t *list = json_array();
+    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT id, route, client, status, rate, schedule, latency_ms,"
+                                             " retry_after_s, hits, origin FROM faults ORDER BY id", "");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        const char *sched = (const char *)sqlite3_column_text(st, 5);
+        json_t *rule = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                                 "route", sqlite3_column_text(st, 1), "client", sqlite3_column_text(st, 2), "status",
+                                 (json_int_t)sqlite3_column_int64(st, 3), "latency_ms",
+                                 (json_int_t)sqlite3_column_int64(st, 6), "retry_after_s",
+                                 (json_int_t)sqlite3_column_int64(st, 7), "hits", (json_int_t)sqlite3_column_int64(st, 8),
+                                 "origin", sqlite3_column_text(st, 9));
+        if (sched)
+            json_object_set_new(rule, "schedule", json_loads(sched, 0, NULL));
+        else
+            json_object_set_new(rule, "rate", json_real(sqlite3_column_double(st, 4)));
+        json_array_append_new(list, rule);
+    }
+    sqlite3_finalize(st);
+    return list;
+}
+
+int sim_faults_clear(sim *s, long long id)
+{
+    if (id < 0)
+        return wss_db_run(s->db, "DELETE FROM faults", "");
+    return wss_db_run(s->db, "DELETE FROM faults WHERE id = ?", "i", id);
+}
+
+/* What rule `id` says about its hit number n; -1 when the rule no longer applies. */
+static int decide(long long status, double rate, const char *schedule, long long n)
+{
+    if (schedule) {
+        json_t *arr = json_loads(schedule, 0, NULL);
+        int out = n < (long long)json_array_size(arr) ? (int)json_integer_value(json_array_get(arr, (size_t)n)) : -1;
+        json_decref(arr);
+        return out;
+    }
+    if (status == 0)
+        return 0;
+    return floor((double)(n + 1) * rate) > floor((double)n * rate) ? (int)status : 0;
+}
+
+sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client)
+{
+    sim_fault_hit hit = {0};
+    sim_lock(s);
+    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT id, status, rate, schedule, latency_ms, retry_after_s, hits FROM faults"
+                                             " WHERE (route = ? OR route = '*') AND (client = ? OR client = '*') ORDER BY id",
+                                      "tt", route, client);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        long long id = sqlite3_column_int64(st, 0);
+        const char *sched = (const char *)sqlite3_column_text(st, 3);
+        int verdict = decide(sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2), sched, sqlite3_column_int64(st, 6));
+        if (verdict < 0)
+            continue; /* a spent schedule */
+        hit.rule_id = id;
+        hit.status = verdict;
+        hit.latency_ms = sqlite3_column_int64(st, 4);
+        hit.retry_after_s = verdict == 429 ? sqlite3_column_int(st, 5) : 0;
+        break;
+    }
+    sqlite3_finalize(st);
+    if (hit.rule_id) {
+        wss_db_run(s->db, "UPDATE faults SET hits = hits + 1 WHERE id = ?", "i", hit.rule_id);
+        if (hit.status)
+            sim_event(s, "fault.injected", json_pack("{s:I, s:s, s:s, s:i}", "rule", (json_int_t)hit.rule_id, "route",
+                                                     route, "client", client, "status", hit.status));
+    }
+    sim_unlock(s);
+    return hit;
+}
+
+void sim_faults_delay(const sim_fault_hit *hit)
+{
+    if (hit->latency_ms <= 0)
+        return;
+    struct timespec ts = {.tv_sec = hit->latency_ms / 1000, .tv_nsec = (hit->latency_ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}

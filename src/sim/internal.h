@@ -1,0 +1,205 @@
+/* internal.h - what the emulator's modules share: the instance, its
+ * configuration, the clock, the store lock and the reply helpers.
+ *
+ * Module map (each owns its tables and routes):
+ *   sim.c       lifecycle, routing, credentials.json
+ *   config.c    the configuration file
+ *   store.c     the SQLite schema, the clock and the event log
+ *   lwa.c       Login with Amazon: /auth/o2/token, tokens and codes
+ *   gateway.c   the event gateway: /v3/events (SDAE, discovery reports)
+ *   faults.c    injected failures per route and client
+ *   ratelimit.c per-client token buckets
+ *   dispatch.c  directives to skills (AcceptGrant, AssociateCustomerDevice) and their judging
+ *   names.c     preferred friendly names
+ *   control.c   the control API: /control/v1/...
+ *   validate.c  structural checks of Alexa messages (pure) */
+#ifndef WSS_SIM_INTERNAL_H
+#define WSS_SIM_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "common/httpd.h"
+#include "wss/sim.h"
+
+#define SIM_SCOPE_ASSOCIATION "alexa::device_association_report:write"
+#define SIM_SCOPE_ASYNC_EVENT "alexa::async_event:write"
+#define SIM_ROUTE_LWA "lwa"
+#define SIM_ROUTE_EVENTS "events"
+
+typedef struct sim_skill_config {
+    char *skill_id;
+    char *client_id;
+    char *client_secret;   /* clear text, only while loading; never logged */
+    char *endpoint;        /* the skill's HTTPS endpoint for directives */
+    char *endpoint_ca_file;/* PEM bundle that the endpoint's certificate chains to; NULL = system */
+    char *stage;           /* "live" or "development" */
+    char *marketplace;     /* "US", "UK", "DE", ... */
+    int enabled;
+    double rate_per_s;     /* gateway requests per second for this client */
+    int rate_burst;
+} sim_skill_config;
+
+typedef struct sim_customer_config {
+    char *customer_id;
+    char *name;
+    json_t *wifi;          /* array of locker entries, may be NULL */
+    json_t *skills;        /* array of {skill_id, access_token}: skills enabled at start */
+} sim_customer_config;
+
+typedef struct sim_config {
+    long long token_lifetime_s;     /* access tokens; default 3600 */
+    long long code_lifetime_s;      /* authorization codes; default 300 */
+    long long retention_s;          /* device association retention; default 30 days */
+    long long skill_timeout_ms;     /* how long Alexa waits for a skill; default 8000 */
+    long long max_event_bytes;      /* /v3/events body limit; default 262144 */
+    double default_rate_per_s;      /* per-client gateway rate when a skill sets none; default 50 */
+    int default_rate_burst;         /* default 100 */
+    sim_skill_config *skills;
+    size_t nskills;
+    sim_customer_config *customers;
+    size_t ncustomers;
+    json_t *faults;                 /* array of fault rules, may be NULL */
+} sim_config;
+
+struct wss_sim {
+    sim_config cfg;
+    char *state_dir;
+    char base_url[300];
+    char ca_file[4096];  /* the CA clients trust; "" for plain HTTP */
+    int plain_http;
+    wss_http_server *http;
+
+    sqlite3 *db;
+    pthread_mutex_t db_lock;   /* one connection, one writer at a time */
+
+    struct sim_ratelimit *ratelimit;
+
+    pthread_t dispatcher;
+    int dispatcher_started;
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;
+    int stopping;
+};
+typedef struct wss_sim sim;
+
+/* config.c */
+wss_err sim_config_load(const char *path, sim_config *cfg, char *err, size_t errlen);
+void sim_config_defaults(sim_config *cfg);
+void sim_config_free(sim_config *cfg);
+
+/* store.c: open/migrate, clock, event log, counters. Callers hold db_lock
+ * around every use of s->db except where a function says it locks itself. */
+wss_err sim_store_open(sim *s, char *err, size_t errlen);
+void sim_store_close(sim *s);
+void sim_lock(sim *s);
+void sim_unlock(sim *s);
+/* The emulator's clock: wall time plus the offset the control API moved it by. Locks. */
+long long sim_now_ms(sim *s);
+/* The same, with db_lock already held. */
+long long sim_now_ms_locked(sim *s);
+wss_err sim_clock_advance(sim *s, long long delta_ms);
+/* Appends to the event log; details is stolen. Needs db_lock. */
+void sim_event(sim *s, const char *kind, json_t *details);
+/* meta table (key/value), needs db_lock; returns malloc'd value or NULL. */
+char *sim_meta_get(sim *s, const char *key);
+int sim_meta_set(sim *s, const char *key, const char *value);
+/* A transaction wrapper for handlers (with db_lock held). */
+int sim_begin(sim *s);
+int sim_commit(sim *s);
+void sim_rollback(sim *s);
+
+/* lwa.c */
+void sim_lwa_handle(sim *s, const wss_http_request *req, wss_http_response *resp);
+typedef struct sim_token_info {
+    char kind[16];          /* "access" */
+    char client_id[256];
+    char skill_id[256];
+    char customer_id[256];  /* "" for a client_credentials token */
+    char scope[256];
+    long long expires_ms;
+    int revoked;
+} sim_token_info;
+/* Looks a bearer token up by its digest. Needs db_lock.
+ * WSS_OK, WSS_ERR_NOT_FOUND (never issued or revoked), WSS_ERR_AUTH (expired). */
+wss_err sim_lwa_lookup(sim *s, const char *token, sim_token_info *info);
+/* Issues an authorization code for (skill, customer), for AcceptGrant. Needs db_lock. malloc'd. */
+char *sim_lwa_issue_code(sim *s, const char *skill_id, const char *customer_id);
+/* Revokes every token of a customer for a skill (skill disabled). Needs db_lock. */
+void sim_lwa_revoke_customer(sim *s, const char *skill_id, const char *customer_id);
+
+/* gateway.c */
+void sim_gateway_handle(sim *s, const wss_http_request *req, wss_http_response *resp);
+/* Replies with the gateway's System.Exception body. */
+void sim_gateway_error(wss_http_response *resp, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* faults.c */
+typedef struct sim_fault_hit {
+    int status;        /* 0: let the request through */
+    long long latency_ms;
+    int retry_after_s;
+    long long rule_id;
+} sim_fault_hit;
+/* Decides whether this request on route/client is failed or delayed; counts the hit. Locks. */
+sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client);
+/* Validates and stores one rule (JSON object); returns its id or -1 with why. Needs db_lock. */
+long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *why, size_t whylen);
+json_t *sim_faults_list(sim *s);          /* needs db_lock */
+int sim_faults_clear(sim *s, long long id); /* id < 0 clears all; needs db_lock */
+/* Sleeps hit->latency_ms. */
+void sim_faults_delay(const sim_fault_hit *hit);
+
+/* ratelimit.c (its own lock) */
+struct sim_ratelimit *sim_ratelimit_new(void);
+void sim_ratelimit_free(struct sim_ratelimit *rl);
+/* 1 when a request of `client` is allowed now, 0 when over its rate. */
+int sim_ratelimit_allow(struct sim_ratelimit *rl, const char *client, double per_s, int burst);
+
+/* dispatch.c */
+wss_err sim_dispatch_start(sim *s);
+void sim_dispatch_stop(sim *s);
+void sim_dispatch_wake(sim *s);
+/* Queues an AcceptGrant for (customer, skill) and CDADs for the customer's
+ * waiting associations with that skill. Needs db_lock. */
+void sim_dispatch_on_skill_enabled(sim *s, const char *customer_id, const char *skill_id);
+/* Queues the CDAD of one association. Needs db_lock. */
+void sim_dispatch_queue_cdad(sim *s, long long association_id, const char *customer_id, const char *skill_id);
+/* Marks waiting associations older than the retention as expired. Needs db_lock. */
+void sim_dispatch_expire(sim *s);
+
+/* names.c */
+/* "First Switch", "Second Switch", ...: the first name of this category not yet
+ * used in the customer's home. Needs db_lock. malloc'd. */
+char *sim_names_next(sim *s, const char *customer_id, const char *category);
+/* The marketplace's locale: "US" -> "en-US". */
+const char *sim_names_locale(const char *marketplace);
+
+/* control.c */
+void sim_control_handle(sim *s, const wss_http_request *req, wss_http_response *resp);
+/* Creates or updates a skill link (enabled, with the maker's access token). Needs db_lock. */
+wss_err sim_link_skill(sim *s, const char *customer_id, const char *skill_id, const char *access_token,
+                       char *why, size_t whylen);
+
+/* sim.c */
+/* Parses the request body as a JSON object; NULL with why on failure. */
+json_t *sim_parse_body(const wss_http_request *req, char *why, size_t whylen);
+/* Skill row lookups by client id or skill id (needs db_lock); fill cfg-like view. */
+typedef struct sim_skill_row {
+    char skill_id[256];
+    char client_id[256];
+    char secret_sha[65];
+    char endpoint[1024];
+    char endpoint_ca_file[1024];
+    char stage[32];
+    char marketplace[16];
+    int enabled;
+    double rate_per_s;
+    int rate_burst;
+} sim_skill_row;
+wss_err sim_skill_by_client(sim *s, const char *client_id, sim_skill_row *out);
+wss_err sim_skill_by_id(sim *s, const char *skill_id, sim_skill_row *out);
+
+#endif
