@@ -1,5 +1,6 @@
 /* sim_serve.c - `wss sim`: run the emulator in the foreground until SIGINT/SIGTERM. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,13 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "wss sim: unexpected argument \"%s\"\n", argv[optind]);
         return CLI_USAGE;
     }
+    /* Block the stop signals until we wait for them, so none slips in
+     * between the check and the wait. */
+    sigset_t stop_set, old_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_set, &old_set);
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
@@ -92,7 +100,7 @@ static int serve(int argc, char **argv)
     printf("wss sim: listening on %s; credentials in %s/credentials.json\n", wss_sim_base_url(sim), opts.state_dir);
     fflush(stdout);
     while (!stop_requested)
-        pause();
+        sigsuspend(&old_set);
     wss_sim_stop(sim);
     printf("wss sim: stopped\n");
     return CLI_OK;
