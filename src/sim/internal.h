@@ -112,6 +112,10 @@ int sim_commit(sim *s);
 void sim_rollback(sim *s);
 
 /* lwa.c */
+/* Decodes an application/x-www-form-urlencoded body into a JSON object of
+ * strings. Refuses NUL bytes (raw or %00), bad escapes, invalid UTF-8 and
+ * repeated names, with the reason in why. */
+json_t *sim_form_decode(const char *body, size_t len, char *why, size_t whylen);
 void sim_lwa_handle(sim *s, const wss_http_request *req, wss_http_response *resp);
 typedef struct sim_token_info {
     char kind[16];          /* "access" */

@@ -79,12 +79,17 @@ static json_t *token_params(const wss_http_request *req, char *why, size_t whyle
         snprintf(why, whylen, "Content-Type must be application/x-www-form-urlencoded or application/json");
         return NULL;
     }
-    if (memchr(req->body, 0, req->body_len)) {
+    return sim_form_decode(req->body, req->body_len, why, whylen);
+}
+
+json_t *sim_form_decode(const char *body, size_t len, char *why, size_t whylen)
+{
+    if (memchr(body, 0, len)) {
         snprintf(why, whylen, "body contains a NUL byte");
         return NULL;
     }
     json_t *obj = json_object();
-    const char *p = req->body, *end = req->body + req->body_len;
+    const char *p = body, *end = body + len;
     while (p < end) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *stop = amp ? amp : end;
