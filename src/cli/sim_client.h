@@ -10,4 +10,7 @@ void cli_sim_client_usage(FILE *out);
 /* Runs one verb; argv[0] is the verb. Returns a CLI_* exit code. */
 int cli_sim_client(int argc, char **argv);
 
+/* `wss sim scenario`: the emulator's own end-to-end scenario (sim_scenario.c). */
+int cli_sim_scenario(int argc, char **argv);
+
 #endif

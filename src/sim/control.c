@@ -60,6 +60,21 @@ static const char *str(route_ctx *c, const char *key)
 
 static long long now(route_ctx *c) { return sim_now_ms_locked(c->s); }
 
+/* Customer ids look like Amazon's ("amzn1.account.AEXAMPLE"): 1..128 letters,
+ * digits and . _ - : @ */
+static int customer_id_valid(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 128)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = id[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("._-:@", ch)))
+            return 0;
+    }
+    return 1;
+}
+
 static int exists(sim *s, const char *sql, const char *value)
 {
     sqlite3_stmt *st = wss_db_prepare(s->db, sql, "t", value);
@@ -112,8 +127,8 @@ static void customers_create(route_ctx *c)
         snprintf(generated, sizeof generated, "amzn1.account.%.8s%.4s", uuid, uuid + 9);
         id = generated;
     }
-    if (strlen(id) > 128 || !sim_device_id_valid(id)) {
-        fail(c, 400, "customer_id must be 1..128 letters, digits or _-=#;:?@& characters");
+    if (!customer_id_valid(id)) {
+        fail(c, 400, "customer_id must be 1..128 letters, digits or . _ - : @");
         return;
     }
     if (exists(c->s, "SELECT 1 FROM customers WHERE customer_id = ?", id)) {
@@ -229,12 +244,19 @@ static void skill_update(route_ctx *c)
                          " stage = coalesce(?, stage), enabled = coalesce(?, enabled) WHERE skill_id = ?",
                "ttttt", endpoint, ca, stage, enabled ? (json_is_true(enabled) ? "1" : "0") : NULL, c->seg[1]);
     sim_event(c->s, "skill.updated", json_pack("{s:s}", "skill_id", c->seg[1]));
-    ok(c, 200, rows(wss_db_prepare(c->s->db, "SELECT skill_id, client_id, endpoint, endpoint_ca_file, stage, marketplace,"
-                                             " enabled FROM skills WHERE skill_id = ?", "t", c->seg[1]), NULL));
+    json_t *list = rows(wss_db_prepare(c->s->db, "SELECT skill_id, client_id, endpoint, endpoint_ca_file, stage, marketplace,"
+                                                 " enabled FROM skills WHERE skill_id = ?", "t", c->seg[1]), NULL);
+    ok(c, 200, json_incref(json_array_get(list, 0)));
+    json_decref(list);
 }
 
 static void skill_requests(route_ctx *c)
 {
+    sim_skill_row skill;
+    if (sim_skill_by_id(c->s, c->seg[1], &skill) != WSS_OK) {
+        fail(c, 404, "no skill %s", c->seg[1]);
+        return;
+    }
     const char *since = wss_http_query(c->req, "since_ms");
     const char *until = wss_http_query(c->req, "until_ms");
     long long from = since ? strtoll(since, NULL, 10) : 0;
@@ -408,6 +430,8 @@ static void route_locked(route_ctx *c)
         customers_create(c);
     else if (is(c, "POST", 3, "customers", "wifi"))
         wifi_add(c);
+    else if (is(c, "GET", 3, "customers", "wifi") && !exists(s, "SELECT 1 FROM customers WHERE customer_id = ?", c->seg[1]))
+        fail(c, 404, "no customer %s", c->seg[1]);
     else if (is(c, "GET", 3, "customers", "wifi"))
         ok(c, 200, json_pack("{s:o}", "wifi", rows(wss_db_prepare(s->db, "SELECT ssid, security AS security_protocol,"
                                                                          " priority FROM wifi_locker WHERE customer_id = ?"

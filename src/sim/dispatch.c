@@ -185,7 +185,7 @@ static void send_and_judge(sim *s, const directive *d, verdict *v)
         .url = d->skill.endpoint,
         .body = d->body,
         .body_len = strlen(d->body),
-        .ca_file = d->skill.endpoint_ca_file[0] ? d->skill.endpoint_ca_file : (s->ca_file[0] ? s->ca_file : NULL),
+        .ca_file = d->skill.endpoint_ca_file[0] ? d->skill.endpoint_ca_file : NULL,
         .timeout_ms = s->cfg.skill_timeout_ms,
     };
     wss_httpc_response resp;
@@ -226,6 +226,14 @@ static void record(sim *s, const directive *d, const verdict *v)
                                                                      : "failed";
         wss_db_run(s->db, "UPDATE associations SET state = ?, detail = ?, updated_ms = ? WHERE id = ?", "ttii", state,
                    v->reason[0] ? v->reason : NULL, now, d->association_id);
+    }
+    if (strcmp(d->kind, "accept_grant") == 0 && v->outcome != SIM_SKILL_RESPONSE_OK) {
+        /* Enablement fails with AcceptGrant: the CDADs queued behind it are
+         * cancelled when claimed, and their associations wait again. */
+        wss_db_run(s->db, "UPDATE skill_links SET enabled = 0, updated_ms = ? WHERE customer_id = ? AND skill_id = ?",
+                   "itt", now, d->customer_id, d->skill_id);
+        sim_event(s, "skill.enable_failed", json_pack("{s:s, s:s, s:s}", "customer_id", d->customer_id, "skill_id",
+                                                      d->skill_id, "reason", v->reason[0] ? v->reason : outcome));
     }
     sim_event(s, v->outcome == SIM_SKILL_RESPONSE_INVALID ? "skill.invalid_response" : "skill.response",
               json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?}", "skill_id", d->skill_id, "customer_id", d->customer_id,

@@ -34,7 +34,7 @@ typedef struct sim_skill_config {
     char *client_id;
     char *client_secret;   /* clear text, only while loading; never logged */
     char *endpoint;        /* the skill's HTTPS endpoint for directives */
-    char *endpoint_ca_file;/* PEM bundle that the endpoint's certificate chains to; NULL = system */
+    char *endpoint_ca_file;/* PEM bundle that the endpoint's certificate chains to; NULL = the system's CAs */
     char *stage;           /* "live" or "development" */
     char *marketplace;     /* "US", "UK", "DE", ... */
     int enabled;
@@ -131,7 +131,8 @@ typedef struct sim_token_info {
 wss_err sim_lwa_lookup(sim *s, const char *token, sim_token_info *info);
 /* Issues an authorization code for (skill, customer), for AcceptGrant. Needs db_lock. malloc'd. */
 char *sim_lwa_issue_code(sim *s, const char *skill_id, const char *customer_id);
-/* Revokes every token of a customer for a skill (skill disabled). Needs db_lock. */
+/* Revokes a customer's refresh tokens and codes for a skill (skill disabled);
+ * access tokens keep working until they expire. Needs db_lock. */
 void sim_lwa_revoke_customer(sim *s, const char *skill_id, const char *customer_id);
 
 /* gateway.c */

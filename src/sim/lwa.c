@@ -151,8 +151,10 @@ char *sim_lwa_issue_code(sim *s, const char *skill_id, const char *customer_id)
 
 void sim_lwa_revoke_customer(sim *s, const char *skill_id, const char *customer_id)
 {
-    wss_db_run(s->db, "UPDATE tokens SET revoked = 1 WHERE skill_id = ? AND customer_id = ?", "tt", skill_id,
-               customer_id);
+    /* Access tokens run out on their own: until then the gateway answers
+     * SKILL_DISABLED_EXCEPTION; the refresh token and codes die at once. */
+    wss_db_run(s->db, "UPDATE tokens SET revoked = 1 WHERE skill_id = ? AND customer_id = ? AND kind IN ('refresh', 'code')",
+               "tt", skill_id, customer_id);
 }
 
 static wss_err lookup(sim *s, const char *token, const char *kind, sim_token_info *info)

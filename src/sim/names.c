@@ -50,29 +50,35 @@ const char *sim_names_locale(const char *marketplace)
     return "en-US";
 }
 
-static int name_taken(sim *s, const char *customer_id, const char *name)
+/* Every friendly name in use in the customer's home, as a JSON object used as a set. */
+static json_t *names_in_use(sim *s, const char *customer_id)
 {
+    json_t *set = json_object();
     sqlite3_stmt *st = wss_db_prepare(s->db,
-                                      "SELECT 1 FROM associations WHERE customer_id = ? AND friendly_name = ?"
-                                      " AND state NOT IN ('expired', 'refused', 'failed')"
-                                      " UNION ALL SELECT 1 FROM alexa_endpoints WHERE customer_id = ? AND friendly_name = ?",
-                                      "tttt", customer_id, name, customer_id, name);
-    int taken = !st || sqlite3_step(st) == SQLITE_ROW;
+                                      "SELECT friendly_name FROM associations WHERE customer_id = ?"
+                                      " AND friendly_name IS NOT NULL AND state NOT IN ('expired', 'refused', 'failed')"
+                                      " UNION SELECT friendly_name FROM alexa_endpoints WHERE customer_id = ?",
+                                      "tt", customer_id, customer_id);
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        json_object_set_new(set, (const char *)sqlite3_column_text(st, 0), json_true());
     sqlite3_finalize(st);
-    return taken;
+    return set;
 }
 
 char *sim_names_next(sim *s, const char *customer_id, const char *category)
 {
     const char *word = category_word(category);
+    json_t *taken = names_in_use(s, customer_id);
     char name[128];
-    for (int i = 0; i < 1000; i++) {
+    char *out = NULL;
+    for (int i = 0; !out && i <= (int)json_object_size(taken); i++) {
         if (i < 10)
             snprintf(name, sizeof name, "%s %s", ordinals[i], word);
         else
             snprintf(name, sizeof name, "%s %d", word, i + 1);
-        if (!name_taken(s, customer_id, name))
-            return strdup(name);
+        if (!json_object_get(taken, name))
+            out = strdup(name);
     }
-    return NULL;
+    json_decref(taken);
+    return out;
 }

@@ -390,7 +390,10 @@ static wss_err start_http(sim *s, const char *host, int port, char *err, size_t 
         wss_read_file(path, 1 << 20, &cert, NULL);
         snprintf(path, sizeof path, "%s/server-key.pem", s->state_dir);
         wss_read_file(path, 1 << 20, &key, NULL);
-        snprintf(s->ca_file, sizeof s->ca_file, "%s/ca.pem", s->state_dir);
+        /* Absolute, so that credentials.json works from any working directory. */
+        char *abs_dir = realpath(s->state_dir, NULL);
+        snprintf(s->ca_file, sizeof s->ca_file, "%s/ca.pem", abs_dir ? abs_dir : s->state_dir);
+        free(abs_dir);
         if (!cert || !key) {
             free(cert);
             free(key);
