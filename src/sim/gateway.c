@@ -332,7 +332,7 @@ void sim_gateway_handle(sim *s, const wss_http_request *req, wss_http_response *
         sim_gateway_error(resp, 405, "INVALID_REQUEST_EXCEPTION", "use POST");
         return;
     }
-    if (req->body_too_large) {
+    if (req->body_too_large || req->body_len > (size_t)s->cfg.max_event_bytes) {
         sim_gateway_error(resp, 413, "REQUEST_ENTITY_TOO_LARGE_EXCEPTION",
                           "Request size is too large: the limit is %lld bytes", s->cfg.max_event_bytes);
         return;

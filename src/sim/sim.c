@@ -14,6 +14,7 @@
 
 #define DEFAULT_SKILL_ENDPOINT "http://127.0.0.1:8080/alexa/skill"
 #define CREDENTIALS_MAX_BYTES (1024u * 1024u)
+#define SERVER_MAX_BODY (1024u * 1024u)
 
 json_t *sim_parse_body(const wss_http_request *req, char *why, size_t whylen)
 {
@@ -147,6 +148,14 @@ static int apply_customer(sim *s, const sim_customer_config *c, char *err, size_
             snprintf(err, errlen, "customer %s: skills[%zu] needs \"skill_id\" and \"access_token\"", c->customer_id, i);
             return -1;
         }
+        /* Only a link the store does not know yet: a later start must not
+         * re-enable a skill the customer disabled, nor send AcceptGrant again. */
+        sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT 1 FROM skill_links WHERE customer_id = ? AND skill_id = ?", "tt",
+                                          c->customer_id, skill);
+        int known = !st || sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (known)
+            continue;
         if (sim_link_skill(s, c->customer_id, skill, token, why, sizeof why) != WSS_OK) {
             snprintf(err, errlen, "customer %s: %s", c->customer_id, why);
             return -1;
@@ -378,7 +387,9 @@ static wss_err write_credentials(sim *s, json_t *secrets, json_t *old, char *err
 
 static wss_err start_http(sim *s, const char *host, int port, char *err, size_t errlen)
 {
-    wss_http_options ho = {.host = host, .port = port, .max_body = (size_t)s->cfg.max_event_bytes};
+    /* The server's limit covers every route; the gateway applies max_event_bytes itself. */
+    size_t max_body = (size_t)s->cfg.max_event_bytes > SERVER_MAX_BODY ? (size_t)s->cfg.max_event_bytes : SERVER_MAX_BODY;
+    wss_http_options ho = {.host = host, .port = port, .max_body = max_body};
     char *cert = NULL, *key = NULL;
     if (!s->plain_http) {
         const char *hosts[] = {host, "localhost", "127.0.0.1", "::1", NULL};

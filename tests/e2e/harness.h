@@ -1,0 +1,267 @@
+/* harness.h - end-to-end tests of `wss sim` over loopback, with real processes.
+ *
+ * A test world is three things:
+ *   - the emulator, `$WSS_BIN sim --state DIR --listen 127.0.0.1:0 --config FILE`,
+ *     run as a child process (stdout and stderr go to DIR/sim.log) and found
+ *     through DIR/credentials.json once that file names the child's pid;
+ *   - a skill endpoint inside the test process (plain HTTP on 127.0.0.1:0)
+ *     that records every directive it receives and answers in a chosen mode;
+ *   - a configuration file pointing the emulator's one skill at that endpoint,
+ *     with a short skill timeout so that slow answers cost little time.
+ *
+ * Functions that talk to the emulator assert on the way (cmocka), printing the
+ * answer they did not expect, so a test reads as its scenario. A json_t *
+ * returned is a new reference the caller releases, unless marked borrowed. */
+#ifndef WSS_E2E_HARNESS_H
+#define WSS_E2E_HARNESS_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+#include "common/crypto.h"
+#include "common/httpc.h"
+#include "sim/client.h"
+
+#define E2E_SCOPE_ASSOCIATION "alexa::device_association_report:write"
+#define E2E_SCOPE_ASYNC_EVENT "alexa::async_event:write"
+
+/* The identities every configuration written by e2e_config_new() uses. */
+#define E2E_SKILL_ID "amzn1.ask.skill.0e2e0000-0000-4000-8000-000000000001"
+#define E2E_CLIENT_ID "amzn1.application-oa2-client.E2ETESTCLIENT000000000000001"
+#define E2E_CUSTOMER_ID "amzn1.account.E2ECUSTOMER0001"
+#define E2E_SKILL_TIMEOUT_MS 500
+/* How long the test skill sleeps in E2E_SKILL_SLOW mode: well past the timeout. */
+#define E2E_SLOW_MS 1300
+/* How long to watch for a directive that must not come: longer than the
+ * emulator dispatcher's one-second tick. */
+#define E2E_SETTLE_MS 1300
+
+/* ------------------------------------------------------------ JSON access */
+
+/* The value at a dotted path ("event.header.name", "records.0.outcome"):
+ * numeric segments index arrays. NULL when absent. Borrowed. */
+const json_t *e2e_jget(const json_t *root, const char *path);
+/* The string at path, or NULL. */
+const char *e2e_jstr(const json_t *root, const char *path);
+/* The integer at path, or dflt when absent or not an integer. */
+long long e2e_jint(const json_t *root, const char *path, long long dflt);
+
+/* Asserts that the string at path exists and equals expected. */
+#define e2e_assert_jstr(root, path, expected) e2e_assert_jstr_at((root), (path), (expected), __FILE__, __LINE__)
+void e2e_assert_jstr_at(const json_t *root, const char *path, const char *expected, const char *file, int line);
+
+/* ------------------------------------------------------------ the test skill */
+
+typedef enum e2e_skill_mode {
+    E2E_SKILL_GOOD = 0,         /* the right Alexa.Response (or AcceptGrant.Response) */
+    E2E_SKILL_WRONG_CORRELATION,/* a right Alexa.Response with another correlationToken */
+    E2E_SKILL_HTTP_500,         /* status 500, with an otherwise right body */
+    E2E_SKILL_NOT_JSON,         /* status 200 with an HTML page */
+    E2E_SKILL_SLOW,             /* the right answer, E2E_SLOW_MS late */
+    E2E_SKILL_ERROR_RESPONSE,   /* a well-formed Alexa.ErrorResponse NO_SUCH_ENDPOINT
+                                   (ACCEPT_GRANT_FAILED for AcceptGrant) */
+    E2E_SKILL_MALFORMED,        /* a right Alexa.Response without header.messageId */
+} e2e_skill_mode;
+
+typedef struct e2e_skill e2e_skill;
+
+/* Starts the endpoint (asserts). Both modes start as E2E_SKILL_GOOD. */
+e2e_skill *e2e_skill_start(void);
+/* Stops it (waiting for answers in progress) and frees it. NULL is ignored. */
+void e2e_skill_stop(e2e_skill *k);
+/* "http://127.0.0.1:PORT/alexa/skill" */
+const char *e2e_skill_url(const e2e_skill *k);
+/* How it answers AssociateCustomerDevice (and any other directive but AcceptGrant). */
+void e2e_skill_set_mode(e2e_skill *k, e2e_skill_mode mode);
+/* How it answers AcceptGrant. */
+void e2e_skill_set_grant_mode(e2e_skill *k, e2e_skill_mode mode);
+/* Directives received so far whose directive.header.name is name (NULL: all). */
+size_t e2e_skill_count(e2e_skill *k, const char *name);
+/* The index-th directive named name, as received (the whole JSON document), or NULL. */
+json_t *e2e_skill_get(e2e_skill *k, const char *name, size_t index);
+/* Waits up to timeout_ms for the index-th directive named name; asserts it came. */
+json_t *e2e_skill_wait(e2e_skill *k, const char *name, size_t index, long timeout_ms);
+
+/* ------------------------------------------------------------ the emulator */
+
+typedef struct e2e_sim {
+    char root[1024];        /* temporary folder holding everything below */
+    char dir[1100];         /* the state directory */
+    char config_path[1100]; /* "" when started without --config */
+    char log_path[1200];    /* the child's stdout and stderr */
+    pid_t pid;              /* 0 when not running */
+    int starts;
+    /* From credentials.json, refreshed at every start. */
+    sim_client client;      /* base URL, CA file, control token, the whole document */
+    char base_url[300];
+    char ca_file[1200];
+    char control_token[256];
+    char skill_id[256];
+    char client_id[256];
+    char client_secret[256];
+    char customer_id[256];
+} e2e_sim;
+
+/* Creates the temporary folder ($TMPDIR or /tmp) and names the paths (asserts). */
+void e2e_sim_init(e2e_sim *s);
+/* Writes the configuration file the next start uses; NULL means no --config. */
+void e2e_sim_write_config(e2e_sim *s, const json_t *config);
+/* Starts the emulator on a fresh port and waits (10 s at most) until
+ * credentials.json carries the child's pid; asserts. */
+void e2e_sim_start(e2e_sim *s);
+/* Starts the emulator expecting it to refuse (a bad configuration): waits
+ * for it to exit and returns its exit code; asserts that it did exit. */
+int e2e_sim_start_expect_exit(e2e_sim *s);
+/* Whether the emulator's log contains text. */
+int e2e_sim_log_contains(const e2e_sim *s, const char *text);
+/* Stops it with SIGTERM and waits for it; returns its exit status as
+ * waitpid() gave it, or -1 when it had to be killed. */
+int e2e_sim_stop_status(e2e_sim *s);
+/* The same, asserting a clean exit (status 0). */
+void e2e_sim_stop(e2e_sim *s);
+/* Kills it with SIGKILL, as a crash would, and reaps it. */
+void e2e_sim_kill(e2e_sim *s);
+/* Stops it if running (without asserting), removes the folder. Returns 0,
+ * or -1 when the emulator did not exit cleanly. */
+int e2e_sim_cleanup(e2e_sim *s);
+/* Prints the last lines of the emulator's log to stderr. */
+void e2e_sim_print_log(const e2e_sim *s);
+
+/* ------------------------------------------------------------ configuration */
+
+/* The default test configuration: skill_timeout_ms E2E_SKILL_TIMEOUT_MS, one
+ * live, enabled skill (E2E_SKILL_ID / E2E_CLIENT_ID, a fresh random secret)
+ * whose endpoint is the test skill, and one customer (E2E_CUSTOMER_ID) with
+ * no skill enabled yet. */
+json_t *e2e_config_new(const e2e_skill *skill);
+/* The configuration's skill object, to set "rate_limit", "stage"... Borrowed. */
+json_t *e2e_config_skill(json_t *config);
+
+/* ------------------------------------------------------------ a whole world */
+
+typedef struct e2e_world {
+    e2e_skill *skill;
+    e2e_sim sim;
+    json_t *config; /* written at e2e_world_start; tests may change it before */
+} e2e_world;
+
+/* cmocka fixtures: setup starts the test skill and prepares (does not start) the emulator. */
+int e2e_world_setup(void **state);
+int e2e_world_teardown(void **state);
+/* Writes w->config and starts the emulator. */
+void e2e_world_start(e2e_world *w);
+
+/* ------------------------------------------------------------ HTTP */
+
+typedef struct e2e_resp {
+    long status;
+    char *body;
+    size_t len;
+    json_t *json;           /* the body parsed as JSON, or NULL */
+    char retry_after[32];
+    char content_type[128];
+} e2e_resp;
+
+/* Sends a request to the emulator at path ("/v3/events"); asserts that an
+ * answer came. content_type NULL with a body means application/json. */
+void e2e_http(e2e_sim *s, const char *method, const char *path, const char *bearer, const char *content_type,
+              const char *body, size_t len, e2e_resp *out);
+void e2e_resp_free(e2e_resp *r);
+
+/* Calls the control API (path relative to /control/v1) with the control
+ * token; body is stolen (may be NULL). Asserts the status; returns the JSON answer. */
+json_t *e2e_control(e2e_sim *s, const char *method, const char *path, json_t *body, long expect_status);
+
+/* POSTs an event (compact JSON of event) to /v3/events with Content-Type application/json. */
+void e2e_post_event(e2e_sim *s, const char *bearer, const json_t *event, e2e_resp *out);
+
+/* Asserts an error answer of the event gateway: this status, and the seed's
+ * System.Exception body (header.namespace "System", header.name "Exception",
+ * payload.code non-empty and equal to code when code is not NULL,
+ * payload.description non-empty). */
+#define e2e_assert_exception(resp, status, code) e2e_assert_exception_at((resp), (status), (code), __FILE__, __LINE__)
+void e2e_assert_exception_at(const e2e_resp *r, long status, const char *code, const char *file, int line);
+
+/* Asserts 202 (printing the body otherwise). */
+#define e2e_assert_status(resp, status) e2e_assert_status_at((resp), (status), __FILE__, __LINE__)
+void e2e_assert_status_at(const e2e_resp *r, long status, const char *file, int line);
+
+/* ------------------------------------------------------------ Login with Amazon */
+
+/* POSTs params (stolen) as a JSON body to /auth/o2/token. */
+void e2e_lwa_json(e2e_sim *s, json_t *params, e2e_resp *out);
+/* POSTs an application/x-www-form-urlencoded body to /auth/o2/token. */
+void e2e_lwa_form(e2e_sim *s, const char *form, e2e_resp *out);
+/* A client_credentials token for the skill's client with the association
+ * scope (asserts 200); malloc'd. */
+char *e2e_client_token(e2e_sim *s);
+/* Exchanges an AcceptGrant code (authorization_code grant); asserts 200 and
+ * gives malloc'd tokens (refresh may be NULL when not wanted). */
+void e2e_exchange_code(e2e_sim *s, const char *code, char **access, char **refresh);
+
+/* ------------------------------------------------------------ devices and events */
+
+typedef struct e2e_device {
+    char dsn[65];
+    char device_id[200];      /* DSN joined with the session token's unique part */
+    char session_token[160];
+    char *signature;          /* base64 DER ECDSA of session_token by key */
+    wss_crypto_key *key;
+} e2e_device;
+
+/* Registers a device with a fresh P-256 key in the control log, records its
+ * purchase by customer_id (NULL: not purchased), gets a session token and
+ * signs it (asserts). */
+void e2e_device_setup(e2e_sim *s, e2e_device *d, const char *dsn, const char *customer_id);
+void e2e_device_free(e2e_device *d);
+
+/* The seed's AddOrUpdateDeviceAssociationReport with these values; the token
+ * goes in payload.scope.token (send it as the bearer too). */
+json_t *e2e_sdae(const char *token, const char *message_id, const char *session_token, const char *signature,
+                 const char *device_id, const char *category);
+/* The same for a set-up device, category SWITCH, a fresh messageId. */
+json_t *e2e_device_sdae(const e2e_device *d, const char *token);
+/* An Alexa.Discovery AddOrUpdateReport of one SWITCH endpoint. */
+json_t *e2e_discovery_report(const char *token, const char *endpoint_id, const char *friendly_name);
+
+/* A fresh UUID for a messageId (out holds 37 bytes). */
+void e2e_message_id(char out[37]);
+
+/* ------------------------------------------------------------ control API read-outs */
+
+/* Enables the skill for the customer, the maker's token being maker_token. */
+void e2e_enable_skill(e2e_sim *s, const char *customer_id, const char *maker_token);
+/* Enables the skill, waits for the AcceptGrant at the test skill, exchanges
+ * its code; gives the customer's malloc'd access and refresh tokens. */
+void e2e_link_customer(e2e_world *w, const char *maker_token, char **access, char **refresh);
+/* Moves the emulator's clock forward. */
+void e2e_advance_clock(e2e_sim *s, double seconds);
+/* Adds a fault rule (stolen); returns its id. */
+long long e2e_add_fault(e2e_sim *s, json_t *rule);
+/* The association of device_id from GET /associations, or NULL. */
+json_t *e2e_association(e2e_sim *s, const char *device_id);
+/* Every association. */
+json_t *e2e_associations(e2e_sim *s);
+/* Polls until the association of device_id is in state; asserts; returns it. */
+json_t *e2e_wait_association(e2e_sim *s, const char *device_id, const char *state, long timeout_ms);
+/* GET /skills/{id}/requests. */
+json_t *e2e_skill_requests(e2e_sim *s);
+/* Polls until the skill has at least n judged requests; returns the read-out. */
+json_t *e2e_wait_skill_requests(e2e_sim *s, long long n, long timeout_ms);
+
+/* Polls GET path of the control API every 50 ms until pred says yes or
+ * timeout_ms passes (then fails, printing the last answer and what). */
+typedef int (*e2e_pred)(const json_t *answer, void *ctx);
+json_t *e2e_poll_control(e2e_sim *s, const char *path, e2e_pred pred, void *ctx, long timeout_ms, const char *what);
+
+/* Milliseconds of a monotonic clock; sleeping. */
+long long e2e_mono_ms(void);
+void e2e_sleep_ms(long ms);
+
+#endif
