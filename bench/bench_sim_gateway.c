@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "sim/client.h"
 #include "wss/sim.h"
@@ -200,9 +201,7 @@ int main(int argc, char **argv)
     printf("  %-28s %10.0f req/s  ratio %.2f\n", "POST /v3/events (SDAE)", sdae, sdae / base);
     sim_client_free(&c);
     wss_sim_stop(sim);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
+    if (wss_remove_tree(dir) != WSS_OK)
         fprintf(stderr, "bench: could not remove %s\n", dir);
     curl_global_cleanup();
     return 0;

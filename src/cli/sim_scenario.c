@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/sim_client.h"
 #include "common/crypto.h"
+#include "common/file.h"
 #include "common/httpd.h"
 #include "common/log.h"
 #include "sim/client.h"
@@ -569,17 +570,9 @@ static int run_stories(scenario *sc)
     return ok && !sc->failure[0];
 }
 
-/* Removes the (flat) state directory the scenario made. */
-static void remove_state(const char *dir)
+static void remove_state_dir(const char *dir)
 {
-    DIR *dh = opendir(dir);
-    struct dirent *e;
-    while (dh && (e = readdir(dh)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            unlinkat(dirfd(dh), e->d_name, 0);
-    if (dh)
-        closedir(dh);
-    if (rmdir(dir) != 0)
+    if (wss_remove_tree(dir) != WSS_OK)
         fprintf(stderr, "wss sim scenario: could not remove %s\n", dir);
 }
 
@@ -674,7 +667,7 @@ int cli_sim_scenario(int argc, char **argv)
     sim_client_free(&sc.c);
     pthread_mutex_destroy(&sc.k.lock);
     if (!state && !keep)
-        remove_state(tmp);
+        remove_state_dir(tmp);
     else if (!state)
         printf("state kept in %s\n", tmp);
     return ok && !sc.failure[0] ? CLI_OK : CLI_FAILED;

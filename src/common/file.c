@@ -1,7 +1,10 @@
 /* file.c - whole-file reads, atomic writes and folder creation for the host tools. */
+/* nftw() is an X/Open interface. */
+#define _XOPEN_SOURCE 700
 #include "common/file.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -250,4 +253,18 @@ wss_err wss_mkdir(const char *dir)
     if (stat(dir, &st) != 0)
         return errno_to_err(errno);
     return S_ISDIR(st.st_mode) ? WSS_OK : WSS_ERR_EXISTS;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    return type == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+wss_err wss_remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? WSS_OK : WSS_ERR_IO;
+    return nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? WSS_OK : WSS_ERR_IO;
 }

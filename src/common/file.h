@@ -23,4 +23,8 @@ wss_err wss_write_file_atomic(const char *path, const void *data, size_t len, un
  * parent is missing. */
 wss_err wss_mkdir(const char *dir);
 
+/* Removes path and, if it is a folder, everything below it, without
+ * following symbolic links. A missing path is WSS_OK. */
+wss_err wss_remove_tree(const char *path);
+
 #endif

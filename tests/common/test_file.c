@@ -33,31 +33,9 @@ static int make_tmpdir(void **state)
     return 0;
 }
 
-/* The tests only create plain files and single-level folders. */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char path[4096];
-        while ((e = readdir(d)) != NULL) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-                continue;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            struct stat st;
-            if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(path);
-            else
-                unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 static int drop_tmpdir(void **state)
 {
-    remove_tree(*state);
+    wss_remove_tree(*state);
     free(*state);
     return 0;
 }

@@ -495,29 +495,6 @@ void e2e_sim_kill(e2e_sim *s)
     s->pid = 0;
 }
 
-static int remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : -1;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d)
-            return -1;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char child[4096];
-            if (snprintf(child, sizeof child, "%s/%s", path, e->d_name) < (int)sizeof child)
-                remove_tree(child);
-        }
-        closedir(d);
-        return rmdir(path);
-    }
-    return unlink(path);
-}
-
 int e2e_sim_cleanup(e2e_sim *s)
 {
     int rc = 0;
@@ -528,7 +505,7 @@ int e2e_sim_cleanup(e2e_sim *s)
         rc = -1;
     }
     if (s->root[0])
-        remove_tree(s->root);
+        wss_remove_tree(s->root);
     sim_client_free(&s->client);
     s->root[0] = 0;
     return rc;
