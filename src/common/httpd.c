@@ -14,6 +14,7 @@
 #include "common/log.h"
 
 #define DEFAULT_MAX_BODY (1024u * 1024u)
+#define DRAIN_LIMIT (64u * 1024u * 1024u)
 
 struct wss_http_server {
     struct MHD_Daemon *daemon;
@@ -30,6 +31,7 @@ typedef struct request_state {
     char *body;
     size_t len;
     size_t cap;
+    size_t received;
     int too_large;
     int answered;
 } request_state;
@@ -141,14 +143,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = st;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > srv->max_body) {
-            /* Answer at once rather than read a body we will not use. */
+        if (cl && strtoull(cl, NULL, 10) > DRAIN_LIMIT) {
+            /* Not worth reading: answer now, and the connection closes. */
             st->too_large = 1;
             return dispatch(srv, conn, url, method, st);
         }
         return MHD_YES;
     }
     if (*upload_data_size) {
+        /* An oversized body is read and dropped so that the client, still
+         * sending, gets the 413 rather than a reset connection; past
+         * DRAIN_LIMIT we stop being polite and close. */
+        st->received += *upload_data_size;
+        if (st->received > DRAIN_LIMIT)
+            return MHD_NO;
         if (!st->too_large && append_body(st, upload_data, *upload_data_size, srv->max_body) != 0) {
             st->too_large = 1;
             free(st->body);

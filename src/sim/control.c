@@ -60,6 +60,53 @@ static const char *str(route_ctx *c, const char *key)
 
 static long long now(route_ctx *c) { return sim_now_ms_locked(c->s); }
 
+static int type_matches(const json_t *v, char type)
+{
+    switch (type) {
+    case 's': return json_is_string(v);
+    case 'i': return json_is_integer(v);
+    case 'n': return json_is_number(v);
+    case 'b': return json_is_boolean(v);
+    default: return 0;
+    }
+}
+
+/* Checks the body against spec, a space-separated list of "key:type" (type
+ * s string, i integer, n number, b boolean): unknown keys and wrong types are
+ * refused with 400, so a typo never passes silently. Returns 1 when the body
+ * is acceptable. */
+static int body_matches(route_ctx *c, const char *spec)
+{
+    static const char *const type_names[] = {['s'] = "a string", ['i'] = "an integer", ['n'] = "a number",
+                                             ['b'] = "true or false"};
+    const char *key;
+    json_t *v;
+    json_object_foreach(c->body, key, v) {
+        size_t klen = strlen(key);
+        const char *p = spec;
+        char type = 0;
+        while (*p && !type) {
+            const char *colon = strchr(p, ':');
+            if (!colon)
+                break;
+            if ((size_t)(colon - p) == klen && strncmp(p, key, klen) == 0)
+                type = colon[1];
+            p = colon + 2;
+            while (*p == ' ')
+                p++;
+        }
+        if (!type) {
+            fail(c, 400, "unknown key \"%.64s\"", key);
+            return 0;
+        }
+        if (!type_matches(v, type)) {
+            fail(c, 400, "\"%s\" must be %s", key, type_names[(unsigned char)type]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Customer ids look like Amazon's ("amzn1.account.AEXAMPLE"): 1..128 letters,
  * digits and . _ - : @ */
 static int customer_id_valid(const char *id)
@@ -118,6 +165,8 @@ static json_t *rows(sqlite3_stmt *st, const char *const *json_cols)
 
 static void customers_create(route_ctx *c)
 {
+    if (!body_matches(c, "customer_id:s name:s"))
+        return;
     const char *id = str(c, "customer_id");
     const char *name = str(c, "name");
     char generated[64];
@@ -146,6 +195,8 @@ static void customers_create(route_ctx *c)
 
 static void wifi_add(route_ctx *c)
 {
+    if (!body_matches(c, "ssid:s security_protocol:s key:s priority:i"))
+        return;
     const char *cid = c->seg[1];
     const char *ssid = str(c, "ssid");
     const char *sec = str(c, "security_protocol");
@@ -195,6 +246,8 @@ wss_err sim_link_skill(sim *s, const char *customer_id, const char *skill_id, co
 
 static void skill_enable(route_ctx *c)
 {
+    if (!body_matches(c, "access_token:s"))
+        return;
     const char *token = str(c, "access_token");
     char why[256];
     if (!token || strlen(token) > 4096) {
@@ -226,6 +279,8 @@ static void skill_disable(route_ctx *c)
 
 static void skill_update(route_ctx *c)
 {
+    if (!body_matches(c, "endpoint:s endpoint_ca_file:s stage:s enabled:b"))
+        return;
     sim_skill_row skill;
     if (sim_skill_by_id(c->s, c->seg[1], &skill) != WSS_OK) {
         fail(c, 404, "no skill %s", c->seg[1]);
@@ -284,6 +339,8 @@ static void skill_requests(route_ctx *c)
 
 static void devices_register(route_ctx *c)
 {
+    if (!body_matches(c, "dsn:s public_key:s product_index:s"))
+        return;
     const char *dsn = str(c, "dsn");
     const char *pk = str(c, "public_key");
     const char *pid = str(c, "product_index");
@@ -311,6 +368,8 @@ static void devices_register(route_ctx *c)
 
 static void purchases_record(route_ctx *c)
 {
+    if (!body_matches(c, "dsn:s customer_id:s"))
+        return;
     const char *dsn = str(c, "dsn");
     const char *cid = str(c, "customer_id");
     if (!dsn || !cid) {
@@ -334,6 +393,8 @@ static void purchases_record(route_ctx *c)
 
 static void session_token_issue(route_ctx *c)
 {
+    if (!body_matches(c, "dsn:s"))
+        return;
     const char *dsn = str(c, "dsn");
     if (!dsn || !exists(c->s, "SELECT 1 FROM devices WHERE dsn = ?", dsn)) {
         fail(c, dsn ? 404 : 400, "dsn of a registered device is required");
@@ -363,6 +424,8 @@ static void faults_add(route_ctx *c)
 
 static void clock_move(route_ctx *c)
 {
+    if (!body_matches(c, "advance_s:n"))
+        return;
     json_t *adv = json_object_get(c->body, "advance_s");
     if (!json_is_number(adv) || json_number_value(adv) < 0 || json_number_value(adv) > 100.0 * 365 * 86400) {
         fail(c, 400, "advance_s must be a number of seconds from 0 to 100 years (the clock never goes back)");

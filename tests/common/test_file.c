@@ -43,7 +43,8 @@ static int drop_tmpdir(void **state)
 static char *path_in(void **state, const char *name)
 {
     static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", (const char *)*state, name);
+    if (snprintf(path, sizeof path, "%s/%s", (const char *)*state, name) >= (int)sizeof path)
+        fail_msg("path too long");
     return path;
 }
 

@@ -51,7 +51,8 @@ static int drop_tmpdir(void **state)
 static char *path_in(const char *dir, const char *name)
 {
     static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        fail_msg("path too long");
     return path;
 }
 

@@ -100,7 +100,7 @@ typedef struct e2e_sim {
     /* From credentials.json, refreshed at every start. */
     sim_client client;      /* base URL, CA file, control token, the whole document */
     char base_url[300];
-    char ca_file[1200];
+    char ca_file[4096];
     char control_token[256];
     char skill_id[256];
     char client_id[256];

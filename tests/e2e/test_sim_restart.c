@@ -66,7 +66,7 @@ static void restart_keeps_tokens_and_control_token(void **state)
     char *client = e2e_client_token(&w->sim);
     char *access = NULL, *refresh = NULL;
     e2e_link_customer(w, "maker-token-restart", &access, &refresh);
-    char control[256], secret[256], ca[1200];
+    char control[256], secret[256], ca[sizeof w->sim.ca_file];
     snprintf(control, sizeof control, "%s", w->sim.control_token);
     snprintf(secret, sizeof secret, "%s", w->sim.client_secret);
     snprintf(ca, sizeof ca, "%s", w->sim.ca_file);
