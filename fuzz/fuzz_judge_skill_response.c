@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     kind = (data[0] & 1) ? SIM_DIRECTIVE_ACCEPT_GRANT : SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE;
     verdict = sim_judge_skill_response(kind, (const char *)data + 1, size - 1, "corr-1", why, sizeof why);
-    if (verdict != SIM_SKILL_RESPONSE_OK && verdict != SIM_SKILL_RESPONSE_ERROR && verdict != SIM_SKILL_RESPONSE_INVALID)
+    if (verdict != SIM_SKILL_RESPONSE_OK && verdict != SIM_SKILL_RESPONSE_ERROR &&
+        verdict != SIM_SKILL_RESPONSE_INVALID)
         __builtin_trap();
     /* A refusal or an error always says why, on one line. */
     if (verdict != SIM_SKILL_RESPONSE_OK && (why[0] == '\0' || strchr(why, '\n')))

@@ -28,7 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!ok && why[0] == '\0')
         __builtin_trap();
     ok = sim_validate_discovery_report(root, &report, why, sizeof why);
-    if (ok && (report.kind != kind || json_array_size(report.endpoints) == 0 || json_array_size(report.endpoints) > 300))
+    if (ok &&
+        (report.kind != kind || json_array_size(report.endpoints) == 0 || json_array_size(report.endpoints) > 300))
         __builtin_trap();
     if (!ok && why[0] == '\0')
         __builtin_trap();

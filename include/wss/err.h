@@ -9,20 +9,20 @@
 
 typedef enum wss_err {
     WSS_OK = 0,
-    WSS_ERR_NOMEM,      /* an allocation failed */
-    WSS_ERR_INVALID,    /* input was malformed or out of range */
-    WSS_ERR_TOO_LARGE,  /* input exceeded a size limit */
-    WSS_ERR_NOT_FOUND,  /* the named thing does not exist */
-    WSS_ERR_EXISTS,     /* the thing to create already exists */
-    WSS_ERR_IO,         /* a file or socket operation failed */
-    WSS_ERR_CRYPTO,     /* a key, certificate or signature operation failed */
-    WSS_ERR_VERIFY,     /* a signature or certificate did not verify */
-    WSS_ERR_STORE,      /* the database refused or failed */
-    WSS_ERR_NETWORK,    /* a connection could not be made or broke */
-    WSS_ERR_TIMEOUT,    /* the peer did not answer in time */
-    WSS_ERR_PROTOCOL,   /* the peer answered with something unexpected */
-    WSS_ERR_CONFIG,     /* the configuration is unusable */
-    WSS_ERR_AUTH,       /* credentials missing, wrong or expired */
+    WSS_ERR_NOMEM,     /* an allocation failed */
+    WSS_ERR_INVALID,   /* input was malformed or out of range */
+    WSS_ERR_TOO_LARGE, /* input exceeded a size limit */
+    WSS_ERR_NOT_FOUND, /* the named thing does not exist */
+    WSS_ERR_EXISTS,    /* the thing to create already exists */
+    WSS_ERR_IO,        /* a file or socket operation failed */
+    WSS_ERR_CRYPTO,    /* a key, certificate or signature operation failed */
+    WSS_ERR_VERIFY,    /* a signature or certificate did not verify */
+    WSS_ERR_STORE,     /* the database refused or failed */
+    WSS_ERR_NETWORK,   /* a connection could not be made or broke */
+    WSS_ERR_TIMEOUT,   /* the peer did not answer in time */
+    WSS_ERR_PROTOCOL,  /* the peer answered with something unexpected */
+    WSS_ERR_CONFIG,    /* the configuration is unusable */
+    WSS_ERR_AUTH,      /* credentials missing, wrong or expired */
     WSS_ERR__COUNT
 } wss_err;
 

@@ -60,7 +60,8 @@ static int failf(const args *a, int code, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     if (code == CLI_USAGE)
-        fprintf(stderr, "usage: wss sim %s [--state DIR]   (wss sim %s --help for more)\n", a->vb->synopsis, a->vb->name);
+        fprintf(stderr, "usage: wss sim %s [--state DIR]   (wss sim %s --help for more)\n", a->vb->synopsis,
+                a->vb->name);
     return code;
 }
 
@@ -201,7 +202,8 @@ static void wipe_free(char *s)
 
 static int customer_add(args *a)
 {
-    return call(a, "POST", "/customers", json_pack("{s:s?, s:s?}", "customer_id", opt(a, "id"), "name", opt(a, "name")));
+    return call(a, "POST", "/customers",
+                json_pack("{s:s?, s:s?}", "customer_id", opt(a, "id"), "name", opt(a, "name")));
 }
 
 static int customer_list(args *a) { return call(a, "GET", "/customers", NULL); }
@@ -285,10 +287,14 @@ static int device_list(args *a) { return call(a, "GET", "/devices", NULL); }
 
 static int purchase(args *a)
 {
-    return call(a, "POST", "/purchases", json_pack("{s:s, s:s}", "dsn", opt(a, "dsn"), "customer_id", opt(a, "customer")));
+    return call(a, "POST", "/purchases",
+                json_pack("{s:s, s:s}", "dsn", opt(a, "dsn"), "customer_id", opt(a, "customer")));
 }
 
-static int session_token(args *a) { return call(a, "POST", "/session-tokens", json_pack("{s:s}", "dsn", opt(a, "dsn"))); }
+static int session_token(args *a)
+{
+    return call(a, "POST", "/session-tokens", json_pack("{s:s}", "dsn", opt(a, "dsn")));
+}
 
 /* --- skills --- */
 
@@ -304,8 +310,8 @@ static int skill_set(args *a)
     char ca_path[PATH_MAX];
     if (ca && !realpath(ca, ca_path)) /* the emulator reads it from its own working directory */
         return failf(a, CLI_FAILED, "cannot find %s: %s", ca, strerror(errno));
-    json_t *body = json_pack("{s:s?, s:s?, s:s?}", "endpoint", opt(a, "endpoint"), "endpoint_ca_file", ca ? ca_path : NULL,
-                             "stage", stage);
+    json_t *body = json_pack("{s:s?, s:s?, s:s?}", "endpoint", opt(a, "endpoint"), "endpoint_ca_file",
+                             ca ? ca_path : NULL, "stage", stage);
     if (enabled)
         json_object_set_new(body, "enabled", json_boolean(strcmp(enabled, "true") == 0));
     char path[PATH_MAX_LEN] = "";
@@ -331,8 +337,9 @@ static int skill_enable(args *a)
     } else if (getenv("WSS_SKILL_ACCESS_TOKEN") && *getenv("WSS_SKILL_ACCESS_TOKEN")) {
         token = strdup(getenv("WSS_SKILL_ACCESS_TOKEN"));
     } else
-        return failf(a, CLI_USAGE, "the maker's access token is needed: set WSS_SKILL_ACCESS_TOKEN or give "
-                                   "--access-token-file FILE");
+        return failf(a, CLI_USAGE,
+                     "the maker's access token is needed: set WSS_SKILL_ACCESS_TOKEN or give "
+                     "--access-token-file FILE");
     char path[PATH_MAX_LEN] = "";
     if (!token || !skill_link_path(a, path)) {
         wipe_free(token);
@@ -443,8 +450,12 @@ static double parse_duration(const char *s)
     double v = strtod(s, &end);
     if (end == s || errno || !(v >= 0) || isspace((unsigned char)*s))
         return -1;
-    double unit = !*end ? 1 : strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60
-                            : strcmp(end, "h") == 0 ? 3600 : strcmp(end, "d") == 0 ? 86400 : -1;
+    double unit = !*end                   ? 1
+                  : strcmp(end, "s") == 0 ? 1
+                  : strcmp(end, "m") == 0 ? 60
+                  : strcmp(end, "h") == 0 ? 3600
+                  : strcmp(end, "d") == 0 ? 86400
+                                          : -1;
     return unit < 0 ? -1 : v * unit;
 }
 
@@ -486,12 +497,21 @@ static int events(args *a)
 /* --- the verb table --- */
 
 static const verb verbs[] = {
-    {"customer add", {"id=", "name=", NULL}, 0, 0, customer_add, "customer add [--id ID] [--name NAME]",
+    {"customer add",
+     {"id=", "name=", NULL},
+     0,
+     0,
+     customer_add,
+     "customer add [--id ID] [--name NAME]",
      "create an Amazon customer",
      "  --id ID        the customer id (default: a fresh amzn1.account.* id)\n"
      "  --name NAME    a display name (default: the id)\n"},
     {"customer list", {NULL}, 0, 0, customer_list, "customer list", "list the customers", ""},
-    {"wifi add", {"customer=", "ssid=", "security=", "key=", "priority=", NULL}, 0, 0, wifi_add,
+    {"wifi add",
+     {"customer=", "ssid=", "security=", "key=", "priority=", NULL},
+     0,
+     0,
+     wifi_add,
      "wifi add --customer ID --ssid SSID --security OPEN|WPA_PSK|WEP|OTHER [--key KEY] [--priority N]",
      "save a network in a customer's Wi-Fi locker",
      "  --customer ID  the customer whose locker it is\n"
@@ -500,9 +520,19 @@ static const verb verbs[] = {
      "  --key KEY      the passphrase, needed unless OPEN; better set WSS_WIFI_KEY in the\n"
      "                 environment instead, so that it does not show on the command line\n"
      "  --priority N   higher is tried first (default 0)\n"},
-    {"wifi list", {"customer=", NULL}, 0, 0, wifi_list, "wifi list --customer ID",
-     "list a customer's saved networks (keys are never shown)", "  --customer ID  the customer\n"},
-    {"device add", {"dsn=", "public-key=", "product-index=", NULL}, 0, 0, device_add,
+    {"wifi list",
+     {"customer=", NULL},
+     0,
+     0,
+     wifi_list,
+     "wifi list --customer ID",
+     "list a customer's saved networks (keys are never shown)",
+     "  --customer ID  the customer\n"},
+    {"device add",
+     {"dsn=", "public-key=", "product-index=", NULL},
+     0,
+     0,
+     device_add,
      "device add --dsn DSN --public-key FILE [--product-index PID]",
      "record a device's public key in the manufacturer's control log",
      "  --dsn DSN             the device serial number\n"
@@ -510,22 +540,40 @@ static const verb verbs[] = {
      "                        only its public half is sent\n"
      "  --product-index PID   the product's index (optional)\n"},
     {"device list", {NULL}, 0, 0, device_list, "device list", "list registered devices and their buyers", ""},
-    {"purchase", {"dsn=", "customer=", NULL}, 0, 0, purchase, "purchase --dsn DSN --customer ID",
+    {"purchase",
+     {"dsn=", "customer=", NULL},
+     0,
+     0,
+     purchase,
+     "purchase --dsn DSN --customer ID",
      "record that a customer bought a device",
      "  --dsn DSN      a registered device\n"
      "  --customer ID  the buyer\n"},
-    {"session-token", {"dsn=", NULL}, 0, 0, session_token, "session-token --dsn DSN",
+    {"session-token",
+     {"dsn=", NULL},
+     0,
+     0,
+     session_token,
+     "session-token --dsn DSN",
      "issue a Wi-Fi provisioning session token for a device, as the Device Setup Service does",
      "  --dsn DSN      a registered device\n"},
     {"skill list", {NULL}, 0, 0, skill_list, "skill list", "list the skills", ""},
-    {"skill set", {"endpoint=", "endpoint-ca=", "stage=", "enabled=", NULL}, 1, 1, skill_set,
+    {"skill set",
+     {"endpoint=", "endpoint-ca=", "stage=", "enabled=", NULL},
+     1,
+     1,
+     skill_set,
      "skill set SKILL_ID [--endpoint URL] [--endpoint-ca FILE] [--stage live|development] [--enabled true|false]",
      "change a skill's endpoint, stage or state",
      "  --endpoint URL      where directives are sent (http:// or https://)\n"
      "  --endpoint-ca FILE  PEM bundle the endpoint's certificate chains to (sent as an absolute path)\n"
      "  --stage S           live or development (the gateway takes events only from live skills)\n"
      "  --enabled B         true or false\n"},
-    {"skill enable", {"customer=", "skill=", "access-token-file=", NULL}, 0, 0, skill_enable,
+    {"skill enable",
+     {"customer=", "skill=", "access-token-file=", NULL},
+     0,
+     0,
+     skill_enable,
      "skill enable --customer ID --skill SKILL_ID [--access-token-file FILE]",
      "enable and link a skill for a customer (Alexa then sends AcceptGrant)",
      "  --customer ID             the customer\n"
@@ -533,16 +581,28 @@ static const verb verbs[] = {
      "  --access-token-file FILE  a file holding the maker's access token for this customer\n"
      "                            (from account linking); without it the token is read from\n"
      "                            WSS_SKILL_ACCESS_TOKEN. It is never taken from the command line.\n"},
-    {"skill disable", {"customer=", "skill=", NULL}, 0, 0, skill_disable, "skill disable --customer ID --skill SKILL_ID",
-     "disable a skill for a customer (revokes its tokens for that customer)",
+    {"skill disable",
+     {"customer=", "skill=", NULL},
+     0,
+     0,
+     skill_disable,
+     "skill disable --customer ID --skill SKILL_ID",
+     "disable a skill for a customer (revokes its refresh token; discovery reports then get 403)",
      "  --customer ID      the customer\n"
      "  --skill SKILL_ID   the skill\n"},
-    {"skill requests", {"since-ms=", "until-ms=", NULL}, 1, 1, skill_requests,
+    {"skill requests",
+     {"since-ms=", "until-ms=", NULL},
+     1,
+     1,
+     skill_requests,
      "skill requests SKILL_ID [--since-ms N] [--until-ms N]",
      "the directives sent to a skill and how its answers were judged",
      "  --since-ms N   from this time on the emulator's clock (ms since 1970)\n"
      "  --until-ms N   before this time\n"},
-    {"fault add", {"route=", "client=", "status=", "rate=", "schedule=", "latency-ms=", "retry-after-s=", NULL}, 0, 0,
+    {"fault add",
+     {"route=", "client=", "status=", "rate=", "schedule=", "latency-ms=", "retry-after-s=", NULL},
+     0,
+     0,
      fault_add,
      "fault add [--route lwa|events|*] [--client ID|*] [--status 0|429|500|503] [--rate R | --schedule LIST]"
      " [--latency-ms N] [--retry-after-s N]",
@@ -557,21 +617,49 @@ static const verb verbs[] = {
     {"fault list", {NULL}, 0, 0, fault_list, "fault list", "list fault rules and their hits", ""},
     {"fault clear", {NULL}, 0, 1, fault_clear, "fault clear [ID]", "remove one fault rule, or all of them", ""},
     {"clock show", {NULL}, 0, 0, clock_show, "clock show", "the emulator's clock and its offset", ""},
-    {"clock advance", {NULL}, 1, 1, clock_advance, "clock advance SECONDS",
+    {"clock advance",
+     {NULL},
+     1,
+     1,
+     clock_advance,
+     "clock advance SECONDS",
      "move the emulator's clock forward (tokens, codes and associations expire by it)",
      "  SECONDS        a number of seconds, or with a suffix: 10s, 15m, 12h, 30d\n"},
-    {"associations", {"customer=", NULL}, 0, 0, associations, "associations [--customer ID]",
-     "device associations (SDAE) and their state", "  --customer ID  only this customer's\n"},
-    {"alexa-devices", {"customer=", NULL}, 0, 0, alexa_devices, "alexa-devices [--customer ID]",
-     "endpoints discovered in customers' Alexa accounts", "  --customer ID  only this customer's\n"},
+    {"associations",
+     {"customer=", NULL},
+     0,
+     0,
+     associations,
+     "associations [--customer ID]",
+     "device associations (SDAE) and their state",
+     "  --customer ID  only this customer's\n"},
+    {"alexa-devices",
+     {"customer=", NULL},
+     0,
+     0,
+     alexa_devices,
+     "alexa-devices [--customer ID]",
+     "endpoints discovered in customers' Alexa accounts",
+     "  --customer ID  only this customer's\n"},
     {"counters", {NULL}, 0, 0, counters, "counters", "gateway, association and per-skill counters", ""},
-    {"events", {"after=", "kind=", "limit=", NULL}, 0, 0, events, "events [--after SEQ] [--kind KIND] [--limit N]",
+    {"events",
+     {"after=", "kind=", "limit=", NULL},
+     0,
+     0,
+     events,
+     "events [--after SEQ] [--kind KIND] [--limit N]",
      "the emulator's event log",
      "  --after SEQ    only events after this sequence number\n"
      "  --kind KIND    only this kind (e.g. sdae.accepted, skill.response)\n"
      "  --limit N      at most N events, 1..10000 (default 1000)\n"},
-    {"scenario", {NULL}, 0, 0, NULL, "scenario [--state DIR] [--keep] [--verbose]",
-     "run the built-in end-to-end scenario (its own emulator and reference skill)", ""},
+    {"scenario",
+     {NULL},
+     0,
+     0,
+     NULL,
+     "scenario [--state DIR] [--keep] [--verbose]",
+     "run the built-in end-to-end scenario (its own emulator and reference skill)",
+     ""},
 };
 
 #define NVERBS (sizeof verbs / sizeof *verbs)
@@ -604,7 +692,8 @@ static void verb_usage(const verb *vb, FILE *out)
     fprintf(out, "  %-*s%s\n  %-*s%s\n", col, "--state DIR",
             "the running emulator's state directory (default: ./" DEFAULT_STATE ")", col, "-h, --help", "this text");
     if (vb->run)
-        fprintf(out, "\nPrints the control API's JSON answer on stdout; exits 1 when the call fails, 2 on a usage error.\n");
+        fprintf(out,
+                "\nPrints the control API's JSON answer on stdout; exits 1 when the call fails, 2 on a usage error.\n");
 }
 
 /* Which option each verb requires, by verb name. */
@@ -613,9 +702,10 @@ static const char *missing_required(const args *a)
     static const struct {
         const char *verb, *opt;
     } required[] = {
-        {"wifi add", "customer"},   {"wifi add", "ssid"},      {"wifi add", "security"},     {"wifi list", "customer"},
-        {"device add", "dsn"},      {"device add", "public-key"}, {"purchase", "dsn"},       {"purchase", "customer"},
-        {"session-token", "dsn"},   {"skill enable", "customer"}, {"skill enable", "skill"}, {"skill disable", "customer"},
+        {"wifi add", "customer"},     {"wifi add", "ssid"},      {"wifi add", "security"},
+        {"wifi list", "customer"},    {"device add", "dsn"},     {"device add", "public-key"},
+        {"purchase", "dsn"},          {"purchase", "customer"},  {"session-token", "dsn"},
+        {"skill enable", "customer"}, {"skill enable", "skill"}, {"skill disable", "customer"},
         {"skill disable", "skill"},
     };
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
@@ -632,8 +722,8 @@ static int run_verb(const verb *vb, int argc, char **argv)
         size_t len = strlen(vb->opts[n]);
         static char names[MAX_OPTS][32];
         snprintf(names[n], sizeof names[n], "%.*s", (int)(vb->opts[n][len - 1] == '=' ? len - 1 : len), vb->opts[n]);
-        longopts[n] = (struct option){names[n], vb->opts[n][len - 1] == '=' ? required_argument : no_argument, NULL,
-                                      256 + n};
+        longopts[n] =
+            (struct option){names[n], vb->opts[n][len - 1] == '=' ? required_argument : no_argument, NULL, 256 + n};
     }
     longopts[n] = (struct option){"state", required_argument, NULL, 's'};
     longopts[n + 1] = (struct option){"help", no_argument, NULL, 'h'};

@@ -30,7 +30,6 @@
 #define WAIT_MS 10000
 #define SKILL_PATH "/alexa/skill"
 
-
 /* --- the reference skill --- */
 
 typedef struct report {
@@ -39,13 +38,13 @@ typedef struct report {
 } report;
 
 typedef struct ref_skill {
-    sim_client *sim;           /* LWA and the gateway; read-only once loaded */
+    sim_client *sim; /* LWA and the gateway; read-only once loaded */
     const char *client_id, *client_secret;
-    char maker_token[64];      /* what the maker's account linking gave the customer */
+    char maker_token[64]; /* what the maker's account linking gave the customer */
     pthread_mutex_t lock;
-    char *grant_access;        /* the customer's Alexa token from AcceptGrant */
-    report *reports;           /* discovery reports the main thread sends */
-    json_t *notes;             /* what the skill did, printed by the main thread */
+    char *grant_access; /* the customer's Alexa token from AcceptGrant */
+    report *reports;    /* discovery reports the main thread sends */
+    json_t *notes;      /* what the skill did, printed by the main thread */
 } ref_skill;
 
 static void note(ref_skill *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -72,7 +71,8 @@ static json_t *alexa_event(const char *ns, const char *name, const char *correla
 {
     char id[37];
     wss_uuid4(id);
-    json_t *h = json_pack("{s:s, s:s, s:s, s:s}", "namespace", ns, "name", name, "messageId", id, "payloadVersion", "3");
+    json_t *h =
+        json_pack("{s:s, s:s, s:s, s:s}", "namespace", ns, "name", name, "messageId", id, "payloadVersion", "3");
     if (correlation)
         json_object_set_new(h, "correlationToken", json_string(correlation));
     return json_pack("{s:{s:o, s:o}}", "event", "header", h, "payload", payload);
@@ -106,8 +106,8 @@ static char *form_encode(const char *const *kv)
 /* Exchanges an AcceptGrant code at LWA and keeps the customer's token. 0 or -1 with why. */
 static int exchange_code(ref_skill *k, const char *code, char *why, size_t whylen)
 {
-    const char *kv[] = {"grant_type", "authorization_code", "code", code, "client_id", k->client_id,
-                        "client_secret", k->client_secret, NULL};
+    const char *kv[] = {"grant_type", "authorization_code", "code",           code, "client_id",
+                        k->client_id, "client_secret",      k->client_secret, NULL};
     char *body = form_encode(kv);
     wss_httpc_response resp;
     int status = body ? sim_client_post(k->sim, "/auth/o2/token", NULL, "application/x-www-form-urlencoded", body,
@@ -129,7 +129,8 @@ static int exchange_code(ref_skill *k, const char *code, char *why, size_t whyle
         pthread_mutex_unlock(&k->lock);
     } else
         snprintf(why, whylen, "LWA answered %d %s", status,
-                 json_string_value(json_object_get(doc, "error")) ? json_string_value(json_object_get(doc, "error")) : "");
+                 json_string_value(json_object_get(doc, "error")) ? json_string_value(json_object_get(doc, "error"))
+                                                                  : "");
     json_decref(doc);
     memset(resp.body, 0, resp.body_len);
     wss_httpc_response_free(&resp);
@@ -163,7 +164,8 @@ static json_t *associate(ref_skill *k, const char *correlation, const json_t *pa
     const json_t *names = json_object_get(json_object_get(payload, "device"), "preferredFriendlyNames");
     const char *name = path_str(json_array_get(names, 0), "value", "text", NULL);
     if (!scope || !wss_ct_streq(scope, k->maker_token)) {
-        note(k, "AssociateCustomerDevice with an unknown token; answered ErrorResponse INVALID_AUTHORIZATION_CREDENTIAL");
+        note(k,
+             "AssociateCustomerDevice with an unknown token; answered ErrorResponse INVALID_AUTHORIZATION_CREDENTIAL");
         return alexa_event("Alexa", "ErrorResponse", correlation,
                            error_payload("INVALID_AUTHORIZATION_CREDENTIAL", "unknown access token"));
     }
@@ -205,8 +207,9 @@ static void skill_handle(void *ctx, const wss_http_request *req, wss_http_respon
         wss_http_reply_json(resp, 200, associate(k, correlation, payload));
     else {
         note(k, "unexpected request %s %s; answered ErrorResponse INVALID_DIRECTIVE", req->method, req->path);
-        wss_http_reply_json(resp, 200, alexa_event("Alexa", "ErrorResponse", correlation,
-                                                   error_payload("INVALID_DIRECTIVE", "not a directive this skill handles")));
+        wss_http_reply_json(resp, 200,
+                            alexa_event("Alexa", "ErrorResponse", correlation,
+                                        error_payload("INVALID_DIRECTIVE", "not a directive this skill handles")));
     }
     json_decref(root);
 }
@@ -225,7 +228,7 @@ typedef struct scenario {
     ref_skill k;
     const char *skill_id;
     char customer[64];
-    char *cc_token; /* the skill's client_credentials token for SDAEs */
+    char *cc_token;     /* the skill's client_credentials token for SDAEs */
     long long since_ms; /* the emulator's clock when the stories began */
     int step;
     char failure[800];
@@ -277,8 +280,8 @@ static void send_reports(scenario *sc)
         next = r->next;
         json_t *cap = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:{s:[{s:s}], s:b, s:b}}]", "type", "AlexaInterface",
                                 "interface", "Alexa", "version", "3", "type", "AlexaInterface", "interface",
-                                "Alexa.PowerController", "version", "3", "properties", "supported", "name", "powerState",
-                                "proactivelyReported", 1, "retrievable", 1);
+                                "Alexa.PowerController", "version", "3", "properties", "supported", "name",
+                                "powerState", "proactivelyReported", 1, "retrievable", 1);
         json_t *endpoint = json_pack("{s:s, s:s, s:s, s:s, s:[s], s:o}", "endpointId", r->device_id, "manufacturerName",
                                      "openwss", "friendlyName", r->name, "description", "openwss reference switch",
                                      "displayCategories", "SWITCH", "capabilities", cap);
@@ -293,7 +296,10 @@ static void send_reports(scenario *sc)
                                                      strlen(body), &resp, err, sizeof err)
                                    : -1;
         step(sc, status == 202, "skill sent Alexa.Discovery AddOrUpdateReport (SWITCH \"%s\") to /v3/events -> %d%s%s",
-             r->name, status, status == 202 ? "" : " ", status == 202 ? "" : status < 0 ? err : resp.body);
+             r->name, status, status == 202 ? "" : " ",
+             status == 202 ? ""
+             : status < 0  ? err
+                           : resp.body);
         if (status >= 0)
             wss_httpc_response_free(&resp);
         free(body);
@@ -350,7 +356,8 @@ static json_t *find_row(const json_t *list, const char *key, const char *value)
 {
     size_t i;
     json_t *row;
-    json_array_foreach(list, i, row) {
+    json_array_foreach(list, i, row)
+    {
         const char *v = json_string_value(json_object_get(row, key));
         if (v && strcmp(v, value) == 0)
             return row;
@@ -368,8 +375,10 @@ static void look(scenario *sc, const device *d, char *state, char *name, char *e
     if (ctl(sc, "GET", path, NULL, 200, &out, err, sizeof err)) {
         json_t *row = find_row(json_object_get(out, "associations"), "device_id", d->device_id);
         snprintf(state, 32, "%s", row ? json_string_value(json_object_get(row, "state")) : "");
-        snprintf(name, 64, "%s", row && json_string_value(json_object_get(row, "friendly_name"))
-                                     ? json_string_value(json_object_get(row, "friendly_name")) : "");
+        snprintf(name, 64, "%s",
+                 row && json_string_value(json_object_get(row, "friendly_name"))
+                     ? json_string_value(json_object_get(row, "friendly_name"))
+                     : "");
     }
     json_decref(out);
     out = NULL;
@@ -388,13 +397,17 @@ static int prepare_device(scenario *sc, device *d)
     json_t *out = NULL;
     random_upper(d->dsn, 16);
     char *pem = wss_key_generate(&d->key) == WSS_OK ? wss_key_public_pem(d->key) : NULL;
-    int ok = step(sc, pem && ctl(sc, "POST", "/devices", json_pack("{s:s, s:s?}", "dsn", d->dsn, "public_key", pem), 201,
-                                 NULL, err, sizeof err),
+    int ok = step(sc,
+                  pem && ctl(sc, "POST", "/devices", json_pack("{s:s, s:s?}", "dsn", d->dsn, "public_key", pem), 201,
+                             NULL, err, sizeof err),
                   "POST /control/v1/devices (DSN %s, new P-256 public key) -> %s", d->dsn,
-                  !pem ? "no key" : err[0] ? err : "201");
+                  !pem     ? "no key"
+                  : err[0] ? err
+                           : "201");
     free(pem);
-    ok = ok && step(sc, ctl(sc, "POST", "/purchases", json_pack("{s:s, s:s}", "dsn", d->dsn, "customer_id", sc->customer),
-                            201, NULL, err, sizeof err),
+    ok = ok && step(sc,
+                    ctl(sc, "POST", "/purchases", json_pack("{s:s, s:s}", "dsn", d->dsn, "customer_id", sc->customer),
+                        201, NULL, err, sizeof err),
                     "POST /control/v1/purchases (%s bought by %s) -> %s", d->dsn, sc->customer, err[0] ? err : "201");
     if (!ok)
         return 0;
@@ -424,8 +437,8 @@ static int send_sdae(scenario *sc, const device *d, int expect, const char *cons
     json_decref(ev);
     free(sig);
     wss_httpc_response resp = {0};
-    int status = body ? sim_client_post(&sc->c, "/v3/events", sc->cc_token, "application/json", body, strlen(body), &resp,
-                                        err, sizeof err)
+    int status = body ? sim_client_post(&sc->c, "/v3/events", sc->cc_token, "application/json", body, strlen(body),
+                                        &resp, err, sizeof err)
                       : -1;
     free(body);
     json_t *doc = status > 0 ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
@@ -480,8 +493,9 @@ static int start_skill(scenario *sc, wss_http_server **srv, char *url, size_t ur
         return 0;
     err[0] = 0;
     snprintf(path, sizeof path, "/skills/%s", sc->skill_id);
-    return step(sc, ctl(sc, "PATCH", path, json_pack("{s:s, s:s, s:b}", "endpoint", url, "stage", "live", "enabled", 1),
-                        200, NULL, err, sizeof err),
+    return step(sc,
+                ctl(sc, "PATCH", path, json_pack("{s:s, s:s, s:b}", "endpoint", url, "stage", "live", "enabled", 1),
+                    200, NULL, err, sizeof err),
                 "PATCH /control/v1/skills/%s (endpoint, live, enabled) -> %s", sc->skill_id, err[0] ? err : "200");
 }
 
@@ -496,13 +510,18 @@ static int setup_customer(scenario *sc)
     json_decref(clock);
     random_upper(rnd, 8);
     snprintf(sc->customer, sizeof sc->customer, "scenario-%s", rnd);
-    if (!step(sc, ctl(sc, "POST", "/customers", json_pack("{s:s, s:s}", "customer_id", sc->customer, "name",
-                                                          "Scenario Customer"), 201, NULL, err, sizeof err),
+    if (!step(sc,
+              ctl(sc, "POST", "/customers",
+                  json_pack("{s:s, s:s}", "customer_id", sc->customer, "name", "Scenario Customer"), 201, NULL, err,
+                  sizeof err),
               "POST /control/v1/customers -> %s: customer %s", err[0] ? err : "201", sc->customer))
         return 0;
     snprintf(path, sizeof path, "/customers/%s/wifi", sc->customer);
-    return step(sc, ctl(sc, "POST", path, json_pack("{s:s, s:s, s:s}", "ssid", "ScenarioHome", "security_protocol",
-                                                    "WPA_PSK", "key", "scenario-passphrase"), 201, NULL, err, sizeof err),
+    return step(sc,
+                ctl(sc, "POST", path,
+                    json_pack("{s:s, s:s, s:s}", "ssid", "ScenarioHome", "security_protocol", "WPA_PSK", "key",
+                              "scenario-passphrase"),
+                    201, NULL, err, sizeof err),
                 "POST /control/v1/customers/%s/wifi -> %s: \"ScenarioHome\" (WPA_PSK) saved in the Wi-Fi locker",
                 sc->customer, err[0] ? err : "201");
 }
@@ -511,7 +530,8 @@ static int enable_skill(scenario *sc)
 {
     char err[512] = "", path[512];
     snprintf(path, sizeof path, "/customers/%s/skills/%s", sc->customer, sc->skill_id);
-    return step(sc, ctl(sc, "PUT", path, json_pack("{s:s}", "access_token", sc->k.maker_token), 200, NULL, err, sizeof err),
+    return step(sc,
+                ctl(sc, "PUT", path, json_pack("{s:s}", "access_token", sc->k.maker_token), 200, NULL, err, sizeof err),
                 "PUT /control/v1/customers/%s/skills/<skill> (the maker's access token) -> %s: skill enabled",
                 sc->customer, err[0] ? err : "200");
 }
@@ -525,14 +545,17 @@ static int check_skill_requests(scenario *sc)
     int ok = ctl(sc, "GET", path, NULL, 200, &out, err, sizeof err);
     long long n = json_integer_value(json_object_get(out, "requests"));
     long long good = json_integer_value(json_object_get(out, "ok"));
-    json_array_foreach(json_object_get(out, "records"), i, rec) {
+    json_array_foreach(json_object_get(out, "records"), i, rec)
+    {
         size_t used = strlen(judged);
         snprintf(judged + used, sizeof judged - used, "%s%s %s", i ? ", " : "",
-                 json_string_value(json_object_get(rec, "directive")), json_string_value(json_object_get(rec, "outcome")));
+                 json_string_value(json_object_get(rec, "directive")),
+                 json_string_value(json_object_get(rec, "outcome")));
     }
     json_decref(out);
-    return step(sc, ok && n == 3 && good == 3, "GET /control/v1/skills/<skill>/requests -> %s: the emulator judged %s%s",
-                err[0] ? err : "200", judged[0] ? judged : "nothing", n == 3 && good == 3 ? "" : " (expected 3 ok)");
+    return step(sc, ok && n == 3 && good == 3,
+                "GET /control/v1/skills/<skill>/requests -> %s: the emulator judged %s%s", err[0] ? err : "200",
+                judged[0] ? judged : "nothing", n == 3 && good == 3 ? "" : " (expected 3 ok)");
 }
 
 static int run_stories(scenario *sc)
@@ -594,20 +617,28 @@ static void usage(FILE *out)
 
 int cli_sim_scenario(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"state", required_argument, NULL, 's'}, {"keep", no_argument, NULL, 'k'},
-                                             {"verbose", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+    static const struct option longopts[] = {{"state", required_argument, NULL, 's'},
+                                             {"keep", no_argument, NULL, 'k'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     const char *state = NULL;
     int keep = 0, verbose = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        if (c == 's') state = optarg;
-        else if (c == 'k') keep = 1;
-        else if (c == 'v') verbose = 1;
-        else if (c == 'h') { usage(stdout); return CLI_OK; }
-        else {
-            fprintf(stderr, "wss sim scenario: %s %s\n", c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
+        if (c == 's')
+            state = optarg;
+        else if (c == 'k')
+            keep = 1;
+        else if (c == 'v')
+            verbose = 1;
+        else if (c == 'h') {
+            usage(stdout);
+            return CLI_OK;
+        } else {
+            fprintf(stderr, "wss sim scenario: %s %s\n", c == ':' ? "missing value for" : "unknown option",
+                    argv[optind - 1]);
             usage(stderr);
             return CLI_USAGE;
         }

@@ -47,9 +47,12 @@ static void serve_usage(FILE *out)
 static int serve(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"state", required_argument, NULL, 's'},  {"listen", required_argument, NULL, 'l'},
-        {"config", required_argument, NULL, 'c'}, {"plain-http", no_argument, NULL, 'p'},
-        {"log-level", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+        {"state", required_argument, NULL, 's'},
+        {"listen", required_argument, NULL, 'l'},
+        {"config", required_argument, NULL, 'c'},
+        {"plain-http", no_argument, NULL, 'p'},
+        {"log-level", required_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     wss_sim_options opts = {.state_dir = "wss-sim-state", .listen = "127.0.0.1:8443"};

@@ -91,10 +91,8 @@ wss_err wss_uuid4(char out[37])
         return WSS_ERR_CRYPTO;
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
-             b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+             b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
     return WSS_OK;
 }
 
@@ -186,15 +184,9 @@ static char *b64_encode(const void *data, size_t len, const char *alphabet, int 
     return out;
 }
 
-char *wss_base64_encode(const void *data, size_t len)
-{
-    return b64_encode(data, len, B64_STD, 1);
-}
+char *wss_base64_encode(const void *data, size_t len) { return b64_encode(data, len, B64_STD, 1); }
 
-char *wss_base64url_encode(const void *data, size_t len)
-{
-    return b64_encode(data, len, B64_URL, 0);
-}
+char *wss_base64url_encode(const void *data, size_t len) { return b64_encode(data, len, B64_URL, 0); }
 
 /* Value of a standard-alphabet character, or -1. */
 static int b64_value(unsigned char c)
@@ -291,12 +283,10 @@ static int is_p256(const EVP_PKEY *pkey)
     size_t glen = 0, elen = 0;
     if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_EC)
         return 0;
-    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                       sizeof group, &glen) != 1)
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &glen) != 1)
         return 0;
-    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding,
-                                       sizeof encoding, &elen) == 1
-        && strcmp(encoding, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
+    if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING, encoding, sizeof encoding, &elen) == 1 &&
+        strcmp(encoding, OSSL_PKEY_EC_ENCODING_GROUP) != 0)
         return 0;
     return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
 }
@@ -391,8 +381,7 @@ wss_err wss_key_parse_public(const char *text, wss_crypto_key **out, char *err, 
         set_err(err, errlen, "public key missing or too long");
         return WSS_ERR_INVALID;
     }
-    EVP_PKEY *pkey = looks_like_pem(text) ? public_from_pem(text, err, errlen)
-                                          : public_from_b64(text, err, errlen);
+    EVP_PKEY *pkey = looks_like_pem(text) ? public_from_pem(text, err, errlen) : public_from_b64(text, err, errlen);
     ERR_clear_error();
     if (!pkey)
         return WSS_ERR_INVALID;
@@ -526,10 +515,9 @@ wss_err wss_ecdsa_sign_b64(const wss_crypto_key *key, const void *data, size_t l
     unsigned char *sig = NULL;
     size_t siglen = 0;
     wss_err rc = WSS_ERR_CRYPTO;
-    if (ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) == 1
-        && EVP_DigestSign(ctx, NULL, &siglen, data, len) == 1
-        && (sig = OPENSSL_malloc(siglen)) != NULL
-        && EVP_DigestSign(ctx, sig, &siglen, data, len) == 1) {
+    if (ctx && EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) == 1 &&
+        EVP_DigestSign(ctx, NULL, &siglen, data, len) == 1 && (sig = OPENSSL_malloc(siglen)) != NULL &&
+        EVP_DigestSign(ctx, sig, &siglen, data, len) == 1) {
         *sig_b64 = wss_base64_encode(sig, siglen);
         rc = *sig_b64 ? WSS_OK : WSS_ERR_NOMEM;
     }

@@ -45,8 +45,7 @@ static wss_err migrate(sqlite3 *db, const char *const *migrations, size_t n, cha
         snprintf(bump, sizeof bump, "PRAGMA user_version = %zu;", i + 1);
         if (wss_db_exec(db, "BEGIN IMMEDIATE", err, errlen) != WSS_OK)
             return WSS_ERR_STORE;
-        if (wss_db_exec(db, migrations[i], err, errlen) != WSS_OK ||
-            wss_db_exec(db, bump, err, errlen) != WSS_OK) {
+        if (wss_db_exec(db, migrations[i], err, errlen) != WSS_OK || wss_db_exec(db, bump, err, errlen) != WSS_OK) {
             char ignored[64];
             wss_db_exec(db, "ROLLBACK", ignored, sizeof ignored);
             return WSS_ERR_STORE;
@@ -57,8 +56,8 @@ static wss_err migrate(sqlite3 *db, const char *const *migrations, size_t n, cha
     return WSS_OK;
 }
 
-wss_err wss_db_open(const char *path, const char *const *migrations, size_t nmigrations, sqlite3 **out,
-                    char *err, size_t errlen)
+wss_err wss_db_open(const char *path, const char *const *migrations, size_t nmigrations, sqlite3 **out, char *err,
+                    size_t errlen)
 {
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
@@ -68,8 +67,8 @@ wss_err wss_db_open(const char *path, const char *const *migrations, size_t nmig
         return WSS_ERR_STORE;
     }
     sqlite3_busy_timeout(db, 5000);
-    wss_err rc = wss_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-                             err, errlen);
+    wss_err rc =
+        wss_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;", err, errlen);
     if (rc == WSS_OK)
         rc = migrate(db, migrations, nmigrations, err, errlen);
     if (rc != WSS_OK) {

@@ -15,8 +15,8 @@
 /* Opens (creating if needed) the database at path, sets WAL, synchronous=FULL,
  * foreign keys and a busy timeout, then applies the migrations it lacks.
  * A database newer than the list is refused (WSS_ERR_STORE). */
-wss_err wss_db_open(const char *path, const char *const *migrations, size_t nmigrations, sqlite3 **out,
-                    char *err, size_t errlen);
+wss_err wss_db_open(const char *path, const char *const *migrations, size_t nmigrations, sqlite3 **out, char *err,
+                    size_t errlen);
 
 /* Runs a script of statements without parameters (schema, BEGIN/COMMIT). */
 wss_err wss_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);

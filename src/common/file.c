@@ -4,8 +4,8 @@
 #include "common/file.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,12 +20,9 @@
 static wss_err errno_to_err(int e)
 {
     switch (e) {
-    case ENOENT:
-        return WSS_ERR_NOT_FOUND;
-    case ENOMEM:
-        return WSS_ERR_NOMEM;
-    default:
-        return WSS_ERR_IO;
+    case ENOENT: return WSS_ERR_NOT_FOUND;
+    case ENOMEM: return WSS_ERR_NOMEM;
+    default: return WSS_ERR_IO;
     }
 }
 

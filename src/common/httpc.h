@@ -13,24 +13,24 @@
 #define WSS_HTTPC_MAX_BODY (4u * 1024u * 1024u)
 
 typedef struct wss_httpc_request {
-    const char *method;        /* "GET", "POST", "PUT", "DELETE" */
+    const char *method; /* "GET", "POST", "PUT", "DELETE" */
     const char *url;
-    const char *body;          /* may be NULL */
+    const char *body; /* may be NULL */
     size_t body_len;
-    const char *content_type;  /* default "application/json" when body is set */
-    const char *bearer;        /* sent as "Authorization: Bearer <bearer>" when set */
+    const char *content_type;   /* default "application/json" when body is set */
+    const char *bearer;         /* sent as "Authorization: Bearer <bearer>" when set */
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL */
-    const char *ca_file;       /* PEM bundle to trust for https; NULL uses the system's */
-    long timeout_ms;           /* whole-request limit; 0 means 30 s */
+    const char *ca_file;        /* PEM bundle to trust for https; NULL uses the system's */
+    long timeout_ms;            /* whole-request limit; 0 means 30 s */
 } wss_httpc_request;
 
 typedef struct wss_httpc_response {
-    long status;        /* HTTP status; 0 when no answer came */
-    char *body;         /* NUL-terminated, malloc'd; free with wss_httpc_response_free */
+    long status; /* HTTP status; 0 when no answer came */
+    char *body;  /* NUL-terminated, malloc'd; free with wss_httpc_response_free */
     size_t body_len;
     char retry_after[32]; /* the Retry-After header, "" when absent */
     char content_type[128];
-    double total_s;     /* time the request took */
+    double total_s; /* time the request took */
 } wss_httpc_response;
 
 /* Performs the request. WSS_OK means an HTTP answer arrived (any status);

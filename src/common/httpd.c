@@ -44,8 +44,7 @@ static void request_state_free(request_state *st)
     free(st);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
     (void)cls, (void)conn, (void)toe;
     request_state_free(*con_cls);
@@ -96,8 +95,9 @@ static void client_address(struct MHD_Connection *conn, char out[64])
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, wss_http_response *resp)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
-                                                             resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
+                                        resp->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(resp->body);
         return MHD_NO;
@@ -112,8 +112,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, wss_http_respo
     return ok;
 }
 
-static enum MHD_Result dispatch(wss_http_server *srv, struct MHD_Connection *conn, const char *url,
-                                const char *method, request_state *st)
+static enum MHD_Result dispatch(wss_http_server *srv, struct MHD_Connection *conn, const char *url, const char *method,
+                                request_state *st)
 {
     wss_http_request req = {
         .method = method,
@@ -207,8 +207,8 @@ wss_err wss_http_parse_listen(const char *listen, char host[256], int *port)
     return WSS_OK;
 }
 
-wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, void *ctx,
-                       wss_http_server **out, char *err, size_t errlen)
+wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, void *ctx, wss_http_server **out,
+                       char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *ai = NULL;

@@ -17,20 +17,20 @@
 #define WSS_HTTP_MAX_HEADERS 8
 
 typedef struct wss_http_request {
-    const char *method;   /* "GET", "POST", ... */
-    const char *path;     /* the URL path, without the query string */
-    const char *body;     /* NUL-terminated copy of the body ("" when none) */
-    size_t body_len;      /* bytes of body, not counting the NUL */
-    int body_too_large;   /* the body exceeded the server's limit and was dropped */
-    char client_ip[64];   /* the peer's address, for logs and rate limits */
-    void *conn;           /* glue-private */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* the URL path, without the query string */
+    const char *body;   /* NUL-terminated copy of the body ("" when none) */
+    size_t body_len;    /* bytes of body, not counting the NUL */
+    int body_too_large; /* the body exceeded the server's limit and was dropped */
+    char client_ip[64]; /* the peer's address, for logs and rate limits */
+    void *conn;         /* glue-private */
 } wss_http_request;
 
 typedef struct wss_http_response {
     int status;
-    char *body;                /* malloc'd; the glue frees it */
+    char *body; /* malloc'd; the glue frees it */
     size_t body_len;
-    const char *content_type;  /* static string; "application/json" when NULL */
+    const char *content_type; /* static string; "application/json" when NULL */
     int nheaders;
     char headers[WSS_HTTP_MAX_HEADERS][2][128]; /* extra headers (name, value) */
 } wss_http_response;
@@ -38,19 +38,19 @@ typedef struct wss_http_response {
 typedef void (*wss_http_handler)(void *ctx, const wss_http_request *req, wss_http_response *resp);
 
 typedef struct wss_http_options {
-    const char *host;         /* address to bind, e.g. "127.0.0.1", "::1", "localhost" */
-    int port;                 /* 0 picks a free port; read it back with wss_http_port() */
-    const char *tls_cert_pem; /* PEM text of the server certificate chain; NULL serves plain HTTP */
-    const char *tls_key_pem;  /* PEM text of its private key */
-    size_t max_body;          /* bodies above this set body_too_large; 0 means 1 MiB */
+    const char *host;              /* address to bind, e.g. "127.0.0.1", "::1", "localhost" */
+    int port;                      /* 0 picks a free port; read it back with wss_http_port() */
+    const char *tls_cert_pem;      /* PEM text of the server certificate chain; NULL serves plain HTTP */
+    const char *tls_key_pem;       /* PEM text of its private key */
+    size_t max_body;               /* bodies above this set body_too_large; 0 means 1 MiB */
     unsigned connection_timeout_s; /* idle keep-alive connections are closed after this; 0 means 30 */
 } wss_http_options;
 
 typedef struct wss_http_server wss_http_server;
 
 /* Starts serving in background threads. err receives the reason on failure. */
-wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, void *ctx,
-                       wss_http_server **out, char *err, size_t errlen);
+wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, void *ctx, wss_http_server **out,
+                       char *err, size_t errlen);
 
 /* The port actually bound. */
 int wss_http_port(const wss_http_server *srv);

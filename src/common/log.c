@@ -48,8 +48,8 @@ void wss_log(wss_log_level level, const char *component, const char *fmt, ...)
 
     char ts[32];
     format_timestamp(ts);
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:s?}", "ts", ts, "level", level_names[level],
-                            "component", component ? component : "wss", "msg", msg);
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s?}", "ts", ts, "level", level_names[level], "component",
+                            component ? component : "wss", "msg", msg);
     /* A message that is not valid UTF-8 cannot go into a JSON string as is. */
     if (!rec)
         rec = json_pack("{s:s, s:s, s:s, s:s}", "ts", ts, "level", level_names[level], "component",

@@ -24,7 +24,6 @@ void wss_log_set_stream(FILE *stream);
 int wss_log_level_parse(const char *name);
 
 /* Writes one record; the message is printf-formatted and JSON-escaped. */
-void wss_log(wss_log_level level, const char *component, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void wss_log(wss_log_level level, const char *component, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

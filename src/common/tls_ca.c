@@ -140,8 +140,7 @@ static wss_err save_key(const char *path, EVP_PKEY *key)
 
 /* Key first, then certificate: an interruption in between leaves a certificate
  * that no longer matches its key, which the next call detects and repairs. */
-static wss_err save_pair(const char *dir, const char *cert_name, const char *key_name,
-                         const tls_pair *p)
+static wss_err save_pair(const char *dir, const char *cert_name, const char *key_name, const tls_pair *p)
 {
     char *cert_path = join(dir, cert_name), *key_path = join(dir, key_name);
     wss_err rc = WSS_ERR_NOMEM;
@@ -173,8 +172,7 @@ static int set_random_serial(X509 *cert)
 static int set_subject_cn(X509 *cert, const char *cn)
 {
     X509_NAME *name = X509_get_subject_name(cert);
-    return X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-                                      -1, -1, 0) == 1;
+    return X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) == 1;
 }
 
 /* A version-3 certificate for key, with a fresh serial, valid from a little
@@ -184,10 +182,9 @@ static X509 *new_cert(EVP_PKEY *key, int days)
     X509 *cert = X509_new();
     if (!cert)
         return NULL;
-    if (X509_set_version(cert, X509_VERSION_3) != 1 || !set_random_serial(cert)
-        || !X509_gmtime_adj(X509_getm_notBefore(cert), -BACKDATE_SECONDS)
-        || !X509_time_adj_ex(X509_getm_notAfter(cert), days, 0, NULL)
-        || X509_set_pubkey(cert, key) != 1) {
+    if (X509_set_version(cert, X509_VERSION_3) != 1 || !set_random_serial(cert) ||
+        !X509_gmtime_adj(X509_getm_notBefore(cert), -BACKDATE_SECONDS) ||
+        !X509_time_adj_ex(X509_getm_notAfter(cert), days, 0, NULL) || X509_set_pubkey(cert, key) != 1) {
         X509_free(cert);
         return NULL;
     }
@@ -209,12 +206,10 @@ static wss_err make_ca(tls_pair *ca)
     ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     ca->cert = ca->key ? new_cert(ca->key, CA_DAYS) : NULL;
     X509 *c = ca->cert;
-    if (!c || !set_subject_cn(c, CA_CN)
-        || X509_set_issuer_name(c, X509_get_subject_name(c)) != 1
-        || !add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE")
-        || !add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign")
-        || !add_ext(c, c, NID_subject_key_identifier, "hash")
-        || X509_sign(c, ca->key, EVP_sha256()) <= 0) {
+    if (!c || !set_subject_cn(c, CA_CN) || X509_set_issuer_name(c, X509_get_subject_name(c)) != 1 ||
+        !add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE") ||
+        !add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !add_ext(c, c, NID_subject_key_identifier, "hash") || X509_sign(c, ca->key, EVP_sha256()) <= 0) {
         pair_free(ca);
         ERR_clear_error();
         return WSS_ERR_CRYPTO;
@@ -249,8 +244,7 @@ static int dns_name_valid(const char *host)
             label = 0;
             continue;
         }
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                 || c == '-' || c == '_';
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
         if (!ok || ++label > 63)
             return 0;
     }
@@ -274,8 +268,7 @@ static GENERAL_NAME *host_general_name(const char *host)
     int alen = host_ip(host, addr);
     GENERAL_NAME *gn = GENERAL_NAME_new();
     ASN1_STRING *s = alen ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
-    int ok = gn && s
-             && (alen ? ASN1_OCTET_STRING_set(s, addr, alen) : ASN1_STRING_set(s, host, -1)) == 1;
+    int ok = gn && s && (alen ? ASN1_OCTET_STRING_set(s, addr, alen) : ASN1_STRING_set(s, host, -1)) == 1;
     if (!ok) {
         ASN1_STRING_free(s);
         GENERAL_NAME_free(gn);
@@ -327,10 +320,10 @@ static int san_matches(const GENERAL_NAME *gn, const char *host)
     int type;
     const ASN1_STRING *s = GENERAL_NAME_get0_value(gn, &type);
     if (alen)
-        return type == GEN_IPADD && ASN1_STRING_length(s) == alen
-               && memcmp(ASN1_STRING_get0_data(s), addr, (size_t)alen) == 0;
-    return type == GEN_DNS && ASN1_STRING_length(s) == (int)strlen(host)
-           && strncasecmp((const char *)ASN1_STRING_get0_data(s), host, strlen(host)) == 0;
+        return type == GEN_IPADD && ASN1_STRING_length(s) == alen &&
+               memcmp(ASN1_STRING_get0_data(s), addr, (size_t)alen) == 0;
+    return type == GEN_DNS && ASN1_STRING_length(s) == (int)strlen(host) &&
+           strncasecmp((const char *)ASN1_STRING_get0_data(s), host, strlen(host)) == 0;
 }
 
 /* 1 when the certificate's subjectAltName lists every host. */
@@ -357,8 +350,8 @@ static int valid_for(X509 *cert, long margin)
     return X509_cmp_time(X509_get0_notAfter(cert), &t) > 0;
 }
 
-static wss_err load_pair(const char *dir, const char *cert_name, const char *key_name, tls_pair *p,
-                         wss_err *cert_rc, wss_err *key_rc)
+static wss_err load_pair(const char *dir, const char *cert_name, const char *key_name, tls_pair *p, wss_err *cert_rc,
+                         wss_err *key_rc)
 {
     char *cert_path = join(dir, cert_name), *key_path = join(dir, key_name);
     if (!cert_path || !key_path) {
@@ -414,10 +407,9 @@ static wss_err ensure_ca(const char *dir, tls_pair *ca, char *err, size_t errlen
 static int server_current(const tls_pair *srv, const tls_pair *ca, const char *const *hosts)
 {
     EVP_PKEY *ca_pub = X509_get0_pubkey(ca->cert);
-    int ok = srv->cert && srv->key && X509_check_private_key(srv->cert, srv->key) == 1
-             && X509_check_issued(ca->cert, srv->cert) == X509_V_OK
-             && ca_pub && X509_verify(srv->cert, ca_pub) == 1
-             && valid_for(srv->cert, RENEW_BEFORE_SECONDS) && cert_covers(srv->cert, hosts);
+    int ok = srv->cert && srv->key && X509_check_private_key(srv->cert, srv->key) == 1 &&
+             X509_check_issued(ca->cert, srv->cert) == X509_V_OK && ca_pub && X509_verify(srv->cert, ca_pub) == 1 &&
+             valid_for(srv->cert, RENEW_BEFORE_SECONDS) && cert_covers(srv->cert, hosts);
     ERR_clear_error();
     return ok;
 }
@@ -440,15 +432,14 @@ static wss_err make_server(const tls_pair *ca, const char *const *hosts, tls_pai
     srv->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     srv->cert = srv->key ? new_cert(srv->key, SERVER_DAYS) : NULL;
     X509 *c = srv->cert;
-    if (!c || !clamp_to_ca(c, ca->cert) || !set_subject_cn(c, cn)
-        || X509_set_issuer_name(c, X509_get_subject_name(ca->cert)) != 1
-        || !add_san(c, hosts)
-        || !add_ext(c, ca->cert, NID_basic_constraints, "critical,CA:FALSE")
-        || !add_ext(c, ca->cert, NID_key_usage, "critical,digitalSignature")
-        || !add_ext(c, ca->cert, NID_ext_key_usage, "serverAuth")
-        || !add_ext(c, ca->cert, NID_subject_key_identifier, "hash")
-        || !add_ext(c, ca->cert, NID_authority_key_identifier, "keyid:always")
-        || X509_sign(c, ca->key, EVP_sha256()) <= 0) {
+    if (!c || !clamp_to_ca(c, ca->cert) || !set_subject_cn(c, cn) ||
+        X509_set_issuer_name(c, X509_get_subject_name(ca->cert)) != 1 || !add_san(c, hosts) ||
+        !add_ext(c, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
+        !add_ext(c, ca->cert, NID_key_usage, "critical,digitalSignature") ||
+        !add_ext(c, ca->cert, NID_ext_key_usage, "serverAuth") ||
+        !add_ext(c, ca->cert, NID_subject_key_identifier, "hash") ||
+        !add_ext(c, ca->cert, NID_authority_key_identifier, "keyid:always") ||
+        X509_sign(c, ca->key, EVP_sha256()) <= 0) {
         pair_free(srv);
         ERR_clear_error();
         return WSS_ERR_CRYPTO;
@@ -456,8 +447,7 @@ static wss_err make_server(const tls_pair *ca, const char *const *hosts, tls_pai
     return WSS_OK;
 }
 
-static wss_err ensure_server(const char *dir, const tls_pair *ca, const char *const *hosts,
-                             char *err, size_t errlen)
+static wss_err ensure_server(const char *dir, const tls_pair *ca, const char *const *hosts, char *err, size_t errlen)
 {
     tls_pair srv = {0};
     wss_err cert_rc, key_rc;
@@ -467,8 +457,7 @@ static wss_err ensure_server(const char *dir, const tls_pair *ca, const char *co
         if ((rc = make_server(ca, hosts, &srv)) != WSS_OK)
             set_err(err, errlen, "cannot issue the server certificate");
         else if ((rc = save_pair(dir, "server.pem", "server-key.pem", &srv)) != WSS_OK)
-            set_err(err, errlen, "cannot write the server certificate into %s: %s", dir,
-                    wss_strerror(rc));
+            set_err(err, errlen, "cannot write the server certificate into %s: %s", dir, wss_strerror(rc));
     }
     pair_free(&srv);
     return rc;

@@ -22,10 +22,7 @@ static void wipe_free(char *s)
     }
 }
 
-static void copy_field(char *out, size_t outlen, const char *value)
-{
-    snprintf(out, outlen, "%s", value ? value : "");
-}
+static void copy_field(char *out, size_t outlen, const char *value) { snprintf(out, outlen, "%s", value ? value : ""); }
 
 /* The CA to trust: the file credentials.json names when it can be read,
  * else the state directory's ca.pem (the emulator writes a path relative to
@@ -52,8 +49,8 @@ wss_err sim_client_load(sim_client *c, const char *state_dir, long expect_pid, c
     char *text = NULL;
     wss_err rc = wss_read_file(path, CREDENTIALS_MAX_BYTES, &text, NULL);
     if (rc != WSS_OK) {
-        snprintf(err, errlen, rc == WSS_ERR_NOT_FOUND ? "%s not found: no emulator has run with --state %s"
-                                                      : "cannot read %s (%s)",
+        snprintf(err, errlen,
+                 rc == WSS_ERR_NOT_FOUND ? "%s not found: no emulator has run with --state %s" : "cannot read %s (%s)",
                  path, rc == WSS_ERR_NOT_FOUND ? state_dir : wss_strerror(rc));
         return rc;
     }
@@ -61,7 +58,8 @@ wss_err sim_client_load(sim_client *c, const char *state_dir, long expect_pid, c
     json_t *doc = json_loads(text, 0, &jerr);
     wipe_free(text);
     if (!json_is_object(doc)) {
-        snprintf(err, errlen, "%s is not a JSON object (line %d: %s)", path, jerr.line, doc ? "not an object" : jerr.text);
+        snprintf(err, errlen, "%s is not a JSON object (line %d: %s)", path, jerr.line,
+                 doc ? "not an object" : jerr.text);
         json_decref(doc);
         return WSS_ERR_INVALID;
     }
@@ -120,8 +118,8 @@ static void no_answer(const sim_client *c, wss_err rc, const char *detail, char 
     snprintf(err, errlen, "no answer from the emulator at %s (%s): %s", c->base_url, wss_strerror(rc), detail);
 }
 
-int sim_client_control(sim_client *c, const char *method, const char *path, const json_t *body, json_t **out,
-                       char *err, size_t errlen)
+int sim_client_control(sim_client *c, const char *method, const char *path, const json_t *body, json_t **out, char *err,
+                       size_t errlen)
 {
     if (out)
         *out = NULL;
@@ -224,8 +222,8 @@ char *sim_client_lwa_token(sim_client *c, const char *client_id, const char *cli
     } else {
         const char *e = json_string_value(json_object_get(doc, "error"));
         const char *d = json_string_value(json_object_get(doc, "error_description"));
-        snprintf(err, errlen, "LWA answered %d: %s%s%s", status, e ? e : "no access_token in the answer",
-                 d ? ": " : "", d ? d : "");
+        snprintf(err, errlen, "LWA answered %d: %s%s%s", status, e ? e : "no access_token in the answer", d ? ": " : "",
+                 d ? d : "");
     }
     json_decref(doc);
     if (resp.body)
@@ -244,8 +242,8 @@ json_t *sim_client_sdae(const char *token, const char *message_id, const char *s
     }
     return json_pack("{s:{s:{s:s, s:s, s:s, s:s}, s:{s:{s:s, s:s}, s:{s:s, s:s, s:s, s:[s]}}}}", "event", "header",
                      "namespace", "Alexa.SimpleSetup", "name", "AddOrUpdateDeviceAssociationReport", "payloadVersion",
-                     "3", "messageId", message_id, "payload", "scope", "type", "BearerToken", "token", token ? token : "",
-                     "device", "sessionToken", session_token ? session_token : "", "signature",
+                     "3", "messageId", message_id, "payload", "scope", "type", "BearerToken", "token",
+                     token ? token : "", "device", "sessionToken", session_token ? session_token : "", "signature",
                      signature ? signature : "", "id", device_id ? device_id : "", "namingCategories",
                      naming_category ? naming_category : "SWITCH");
 }

@@ -15,10 +15,10 @@
 #include "wss/err.h"
 
 typedef struct sim_client {
-    char base_url[300];      /* "https://127.0.0.1:PORT" */
-    char ca_file[4096];      /* CA to trust; "" for a plain-HTTP emulator */
+    char base_url[300]; /* "https://127.0.0.1:PORT" */
+    char ca_file[4096]; /* CA to trust; "" for a plain-HTTP emulator */
     char control_token[256];
-    json_t *credentials;     /* the whole credentials.json document */
+    json_t *credentials; /* the whole credentials.json document */
 } sim_client;
 
 /* Reads <state_dir>/credentials.json. When expect_pid > 0 the document must
@@ -36,8 +36,8 @@ const char *sim_client_customer(const sim_client *c, const char *field);
  * body may be NULL. Returns the HTTP status, or -1 when no answer came (err
  * says why); *out (when out is not NULL) receives the parsed JSON answer or
  * NULL. */
-int sim_client_control(sim_client *c, const char *method, const char *path, const json_t *body, json_t **out,
-                       char *err, size_t errlen);
+int sim_client_control(sim_client *c, const char *method, const char *path, const json_t *body, json_t **out, char *err,
+                       size_t errlen);
 
 /* POSTs body to a path of the emulator ("/v3/events", "/auth/o2/token") with
  * an optional bearer token. Returns the HTTP status or -1; resp must be freed

@@ -29,7 +29,8 @@ static int only_keys(const json_t *obj, const char *const *allowed, const char *
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         int ok = 0;
         for (const char *const *a = allowed; *a; a++)
             ok |= strcmp(key, *a) == 0;
@@ -87,8 +88,9 @@ static int get_ll(const json_t *obj, const char *key, double min, double max, lo
 
 static int load_skill(const json_t *j, sim_skill_config *sk, const sim_config *cfg, size_t i, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"skill_id", "client_id", "client_secret", "client_secret_env", "endpoint",
-                                       "endpoint_ca_file", "stage", "marketplace", "enabled", "rate_limit", NULL};
+    static const char *const keys[] = {
+        "skill_id", "client_id",   "client_secret", "client_secret_env", "endpoint", "endpoint_ca_file",
+        "stage",    "marketplace", "enabled",       "rate_limit",        NULL};
     char where[64];
     snprintf(where, sizeof where, "skills[%zu]", i);
     if (!json_is_object(j)) {
@@ -169,7 +171,8 @@ static int load_customer(const json_t *j, sim_customer_config *c, size_t i, char
         snprintf(err, errlen, "%s: must be an object", where);
         return -1;
     }
-    if (only_keys(j, keys, where, err, errlen) || get_string(j, "customer_id", 1, &c->customer_id, where, err, errlen) ||
+    if (only_keys(j, keys, where, err, errlen) ||
+        get_string(j, "customer_id", 1, &c->customer_id, where, err, errlen) ||
         get_string(j, "name", 0, &c->name, where, err, errlen))
         return -1;
     if (!c->name)
@@ -187,9 +190,16 @@ static int load_customer(const json_t *j, sim_customer_config *c, size_t i, char
 
 wss_err sim_config_load(const char *path, sim_config *cfg, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"token_lifetime_s", "code_lifetime_s", "association_retention_s",
-                                       "skill_timeout_ms", "max_event_bytes", "default_rate_limit", "skills",
-                                       "customers", "faults", NULL};
+    static const char *const keys[] = {"token_lifetime_s",
+                                       "code_lifetime_s",
+                                       "association_retention_s",
+                                       "skill_timeout_ms",
+                                       "max_event_bytes",
+                                       "default_rate_limit",
+                                       "skills",
+                                       "customers",
+                                       "faults",
+                                       NULL};
     char *text = NULL;
     wss_err rc = wss_read_file(path, CONFIG_MAX_BYTES, &text, NULL);
     if (rc != WSS_OK) {

@@ -77,11 +77,12 @@ static int type_matches(const json_t *v, char type)
  * is acceptable. */
 static int body_matches(route_ctx *c, const char *spec)
 {
-    static const char *const type_names[] = {['s'] = "a string", ['i'] = "an integer", ['n'] = "a number",
-                                             ['b'] = "true or false"};
+    static const char *const type_names[] = {
+        ['s'] = "a string", ['i'] = "an integer", ['n'] = "a number", ['b'] = "true or false"};
     const char *key;
     json_t *v;
-    json_object_foreach(c->body, key, v) {
+    json_object_foreach(c->body, key, v)
+    {
         size_t klen = strlen(key);
         const char *p = spec;
         char type = 0;
@@ -209,15 +210,18 @@ static void wifi_add(route_ctx *c)
     if (!ssid || strlen(ssid) > 32 || !sec ||
         (strcmp(sec, "OPEN") && strcmp(sec, "WPA_PSK") && strcmp(sec, "WEP") && strcmp(sec, "OTHER")) ||
         (strcmp(sec, "OPEN") != 0 && !key) || (prio && !json_is_integer(prio))) {
-        fail(c, 400, "need ssid (1..32 bytes), security_protocol (OPEN, WPA_PSK, WEP, OTHER), key unless OPEN,"
-                     " and an integer priority");
+        fail(c, 400,
+             "need ssid (1..32 bytes), security_protocol (OPEN, WPA_PSK, WEP, OTHER), key unless OPEN,"
+             " and an integer priority");
         return;
     }
-    wss_db_run(c->s->db, "INSERT OR REPLACE INTO wifi_locker (customer_id, ssid, security, key, priority) VALUES (?,?,?,?,?)",
+    wss_db_run(c->s->db,
+               "INSERT OR REPLACE INTO wifi_locker (customer_id, ssid, security, key, priority) VALUES (?,?,?,?,?)",
                "tttti", cid, ssid, sec, key, (long long)json_integer_value(prio));
     sim_event(c->s, "wifi_locker.saved", json_pack("{s:s, s:s}", "customer_id", cid, "ssid", ssid));
-    ok(c, 201, json_pack("{s:s, s:s, s:s, s:I}", "customer_id", cid, "ssid", ssid, "security_protocol", sec, "priority",
-                         (json_int_t)json_integer_value(prio)));
+    ok(c, 201,
+       json_pack("{s:s, s:s, s:s, s:I}", "customer_id", cid, "ssid", ssid, "security_protocol", sec, "priority",
+                 (json_int_t)json_integer_value(prio)));
 }
 
 wss_err sim_link_skill(sim *s, const char *customer_id, const char *skill_id, const char *access_token, char *why,
@@ -232,9 +236,10 @@ wss_err sim_link_skill(sim *s, const char *customer_id, const char *skill_id, co
         snprintf(why, whylen, "no customer %s", customer_id);
         return WSS_ERR_NOT_FOUND;
     }
-    if (wss_db_run(s->db, "INSERT INTO skill_links (customer_id, skill_id, enabled, access_token, updated_ms)"
-                          " VALUES (?,?,1,?,?) ON CONFLICT DO UPDATE SET enabled = 1,"
-                          " access_token = excluded.access_token, updated_ms = excluded.updated_ms",
+    if (wss_db_run(s->db,
+                   "INSERT INTO skill_links (customer_id, skill_id, enabled, access_token, updated_ms)"
+                   " VALUES (?,?,1,?,?) ON CONFLICT DO UPDATE SET enabled = 1,"
+                   " access_token = excluded.access_token, updated_ms = excluded.updated_ms",
                    "ttti", customer_id, skill_id, access_token, sim_now_ms_locked(s)) < 0) {
         snprintf(why, whylen, "cannot store the skill link");
         return WSS_ERR_STORE;
@@ -264,7 +269,8 @@ static void skill_enable(route_ctx *c)
 
 static void skill_disable(route_ctx *c)
 {
-    int n = wss_db_run(c->s->db, "UPDATE skill_links SET enabled = 0, updated_ms = ? WHERE customer_id = ? AND skill_id = ?",
+    int n = wss_db_run(c->s->db,
+                       "UPDATE skill_links SET enabled = 0, updated_ms = ? WHERE customer_id = ? AND skill_id = ?",
                        "itt", now(c), c->seg[1], c->seg[3]);
     if (n <= 0) {
         fail(c, 404, "customer %s has no link to skill %s", c->seg[1], c->seg[3]);
@@ -295,12 +301,16 @@ static void skill_update(route_ctx *c)
         fail(c, 400, "endpoint must be an http(s) URL, stage live or development, enabled a boolean");
         return;
     }
-    wss_db_run(c->s->db, "UPDATE skills SET endpoint = coalesce(?, endpoint), endpoint_ca_file = coalesce(?, endpoint_ca_file),"
-                         " stage = coalesce(?, stage), enabled = coalesce(?, enabled) WHERE skill_id = ?",
+    wss_db_run(c->s->db,
+               "UPDATE skills SET endpoint = coalesce(?, endpoint), endpoint_ca_file = coalesce(?, endpoint_ca_file),"
+               " stage = coalesce(?, stage), enabled = coalesce(?, enabled) WHERE skill_id = ?",
                "ttttt", endpoint, ca, stage, enabled ? (json_is_true(enabled) ? "1" : "0") : NULL, c->seg[1]);
     sim_event(c->s, "skill.updated", json_pack("{s:s}", "skill_id", c->seg[1]));
-    json_t *list = rows(wss_db_prepare(c->s->db, "SELECT skill_id, client_id, endpoint, endpoint_ca_file, stage, marketplace,"
-                                                 " enabled FROM skills WHERE skill_id = ?", "t", c->seg[1]), NULL);
+    json_t *list = rows(wss_db_prepare(c->s->db,
+                                       "SELECT skill_id, client_id, endpoint, endpoint_ca_file, stage, marketplace,"
+                                       " enabled FROM skills WHERE skill_id = ?",
+                                       "t", c->seg[1]),
+                        NULL);
     ok(c, 200, json_incref(json_array_get(list, 0)));
     json_decref(list);
 }
@@ -316,9 +326,11 @@ static void skill_requests(route_ctx *c)
     const char *until = wss_http_query(c->req, "until_ms");
     long long from = since ? strtoll(since, NULL, 10) : 0;
     long long to = until ? strtoll(until, NULL, 10) : 9223372036854775807LL;
-    sqlite3_stmt *st = wss_db_prepare(c->s->db, "SELECT count(*), sum(outcome = 'ok'), sum(outcome = 'error'),"
-                                                " sum(outcome = 'invalid') FROM skill_requests WHERE skill_id = ?"
-                                                " AND at_ms >= ? AND at_ms < ?", "tii", c->seg[1], from, to);
+    sqlite3_stmt *st = wss_db_prepare(c->s->db,
+                                      "SELECT count(*), sum(outcome = 'ok'), sum(outcome = 'error'),"
+                                      " sum(outcome = 'invalid') FROM skill_requests WHERE skill_id = ?"
+                                      " AND at_ms >= ? AND at_ms < ?",
+                                      "tii", c->seg[1], from, to);
     json_t *out = json_object();
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         json_object_set_new(out, "requests", json_integer(sqlite3_column_int64(st, 0)));
@@ -328,10 +340,13 @@ static void skill_requests(route_ctx *c)
     }
     sqlite3_finalize(st);
     json_object_set_new(out, "skill_id", json_string(c->seg[1]));
-    json_object_set_new(out, "records", rows(wss_db_prepare(c->s->db, "SELECT at_ms, directive, outcome, http_status, reason"
-                                                                      " FROM skill_requests WHERE skill_id = ? AND at_ms >= ?"
-                                                                      " AND at_ms < ? ORDER BY id LIMIT 10000",
-                                                            "tii", c->seg[1], from, to), NULL));
+    json_object_set_new(out, "records",
+                        rows(wss_db_prepare(c->s->db,
+                                            "SELECT at_ms, directive, outcome, http_status, reason"
+                                            " FROM skill_requests WHERE skill_id = ? AND at_ms >= ?"
+                                            " AND at_ms < ? ORDER BY id LIMIT 10000",
+                                            "tii", c->seg[1], from, to),
+                             NULL));
     ok(c, 200, out);
 }
 
@@ -355,9 +370,10 @@ static void devices_register(route_ctx *c)
         return;
     }
     wss_key_free(key);
-    if (wss_db_run(c->s->db, "INSERT INTO devices (dsn, product_index, public_key, registered_ms) VALUES (?,?,?,?)"
-                             " ON CONFLICT DO UPDATE SET product_index = excluded.product_index,"
-                             " public_key = excluded.public_key",
+    if (wss_db_run(c->s->db,
+                   "INSERT INTO devices (dsn, product_index, public_key, registered_ms) VALUES (?,?,?,?)"
+                   " ON CONFLICT DO UPDATE SET product_index = excluded.product_index,"
+                   " public_key = excluded.public_key",
                    "ttti", dsn, pid, pk, now(c)) < 0) {
         fail(c, 500, "cannot store the device");
         return;
@@ -384,8 +400,9 @@ static void purchases_record(route_ctx *c)
         fail(c, 404, "no customer %s", cid);
         return;
     }
-    wss_db_run(c->s->db, "INSERT INTO purchases (dsn, customer_id, purchased_ms) VALUES (?,?,?) ON CONFLICT DO UPDATE"
-                         " SET customer_id = excluded.customer_id, purchased_ms = excluded.purchased_ms",
+    wss_db_run(c->s->db,
+               "INSERT INTO purchases (dsn, customer_id, purchased_ms) VALUES (?,?,?) ON CONFLICT DO UPDATE"
+               " SET customer_id = excluded.customer_id, purchased_ms = excluded.purchased_ms",
                "tti", dsn, cid, now(c));
     sim_event(c->s, "purchase.recorded", json_pack("{s:s, s:s}", "dsn", dsn, "customer_id", cid));
     ok(c, 201, json_pack("{s:s, s:s}", "dsn", dsn, "customer_id", cid));
@@ -403,7 +420,8 @@ static void session_token_issue(route_ctx *c)
     char uuid[37], token[80];
     wss_uuid4(uuid);
     snprintf(token, sizeof token, "amzn1.ffs.wss-wifi-session-token.%s", uuid);
-    wss_db_run(c->s->db, "INSERT INTO session_tokens (token, dsn, issued_ms) VALUES (?,?,?)", "tti", token, dsn, now(c));
+    wss_db_run(c->s->db, "INSERT INTO session_tokens (token, dsn, issued_ms) VALUES (?,?,?)", "tti", token, dsn,
+               now(c));
     sim_event(c->s, "session_token.issued", json_pack("{s:s}", "dsn", dsn));
     ok(c, 201, json_pack("{s:s, s:s}", "dsn", dsn, "session_token", token));
 }
@@ -450,17 +468,20 @@ static void events_list(route_ctx *c)
     if (lim <= 0 || lim > 10000)
         lim = 1000;
     static const char *const json_cols[] = {"details", NULL};
-    ok(c, 200, json_pack("{s:o}", "events",
-                         rows(wss_db_prepare(c->s->db, "SELECT seq, at_ms, kind, details FROM event_log WHERE seq > ?"
-                                                       " AND (? IS NULL OR kind = ?) ORDER BY seq LIMIT ?",
-                                             "itti", after ? strtoll(after, NULL, 10) : 0LL, kind, kind, lim),
-                              json_cols)));
+    ok(c, 200,
+       json_pack("{s:o}", "events",
+                 rows(wss_db_prepare(c->s->db,
+                                     "SELECT seq, at_ms, kind, details FROM event_log WHERE seq > ?"
+                                     " AND (? IS NULL OR kind = ?) ORDER BY seq LIMIT ?",
+                                     "itti", after ? strtoll(after, NULL, 10) : 0LL, kind, kind, lim),
+                      json_cols)));
 }
 
 static void counters(route_ctx *c)
 {
     json_t *out = json_object();
-    sqlite3_stmt *st = wss_db_prepare(c->s->db, "SELECT count(*), coalesce(sum(duplicates), 0) FROM gateway_messages", "");
+    sqlite3_stmt *st =
+        wss_db_prepare(c->s->db, "SELECT count(*), coalesce(sum(duplicates), 0) FROM gateway_messages", "");
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         json_object_set_new(out, "gateway_messages_accepted", json_integer(sqlite3_column_int64(st, 0)));
         json_object_set_new(out, "gateway_duplicates", json_integer(sqlite3_column_int64(st, 1)));
@@ -469,12 +490,18 @@ static void counters(route_ctx *c)
     json_t *states = json_object();
     st = wss_db_prepare(c->s->db, "SELECT state, count(*) FROM associations GROUP BY state", "");
     while (st && sqlite3_step(st) == SQLITE_ROW)
-        json_object_set_new(states, (const char *)sqlite3_column_text(st, 0), json_integer(sqlite3_column_int64(st, 1)));
+        json_object_set_new(states, (const char *)sqlite3_column_text(st, 0),
+                            json_integer(sqlite3_column_int64(st, 1)));
     sqlite3_finalize(st);
     json_object_set_new(out, "associations", states);
-    json_object_set_new(out, "skills", rows(wss_db_prepare(c->s->db,
-        "SELECT skill_id, count(*) AS requests, sum(outcome = 'ok') AS ok, sum(outcome = 'error') AS errors,"
-        " sum(outcome = 'invalid') AS invalid_responses FROM skill_requests GROUP BY skill_id", ""), NULL));
+    json_object_set_new(
+        out, "skills",
+        rows(wss_db_prepare(
+                 c->s->db,
+                 "SELECT skill_id, count(*) AS requests, sum(outcome = 'ok') AS ok, sum(outcome = 'error') AS errors,"
+                 " sum(outcome = 'invalid') AS invalid_responses FROM skill_requests GROUP BY skill_id",
+                 ""),
+             NULL));
     ok(c, 200, out);
 }
 
@@ -487,26 +514,42 @@ static void route_locked(route_ctx *c)
     (void)fault_json;
     const char *cust = wss_http_query(c->req, "customer_id");
     if (is(c, "GET", 1, "customers", NULL))
-        ok(c, 200, json_pack("{s:o}", "customers", rows(wss_db_prepare(s->db, "SELECT customer_id, name, created_ms FROM"
-                                                                              " customers ORDER BY created_ms", ""), NULL)));
+        ok(c, 200,
+           json_pack("{s:o}", "customers",
+                     rows(wss_db_prepare(s->db,
+                                         "SELECT customer_id, name, created_ms FROM"
+                                         " customers ORDER BY created_ms",
+                                         ""),
+                          NULL)));
     else if (is(c, "POST", 1, "customers", NULL))
         customers_create(c);
     else if (is(c, "POST", 3, "customers", "wifi"))
         wifi_add(c);
-    else if (is(c, "GET", 3, "customers", "wifi") && !exists(s, "SELECT 1 FROM customers WHERE customer_id = ?", c->seg[1]))
+    else if (is(c, "GET", 3, "customers", "wifi") &&
+             !exists(s, "SELECT 1 FROM customers WHERE customer_id = ?", c->seg[1]))
         fail(c, 404, "no customer %s", c->seg[1]);
     else if (is(c, "GET", 3, "customers", "wifi"))
-        ok(c, 200, json_pack("{s:o}", "wifi", rows(wss_db_prepare(s->db, "SELECT ssid, security AS security_protocol,"
-                                                                         " priority FROM wifi_locker WHERE customer_id = ?"
-                                                                         " ORDER BY priority DESC, ssid", "t", c->seg[1]), NULL)));
+        ok(c, 200,
+           json_pack("{s:o}", "wifi",
+                     rows(wss_db_prepare(s->db,
+                                         "SELECT ssid, security AS security_protocol,"
+                                         " priority FROM wifi_locker WHERE customer_id = ?"
+                                         " ORDER BY priority DESC, ssid",
+                                         "t", c->seg[1]),
+                          NULL)));
     else if (is(c, "PUT", 4, "customers", "skills"))
         skill_enable(c);
     else if (is(c, "DELETE", 4, "customers", "skills"))
         skill_disable(c);
     else if (is(c, "GET", 1, "skills", NULL))
-        ok(c, 200, json_pack("{s:o}", "skills", rows(wss_db_prepare(s->db, "SELECT skill_id, client_id, endpoint,"
-                                                                           " endpoint_ca_file, stage, marketplace, enabled"
-                                                                           " FROM skills ORDER BY skill_id", ""), NULL)));
+        ok(c, 200,
+           json_pack("{s:o}", "skills",
+                     rows(wss_db_prepare(s->db,
+                                         "SELECT skill_id, client_id, endpoint,"
+                                         " endpoint_ca_file, stage, marketplace, enabled"
+                                         " FROM skills ORDER BY skill_id",
+                                         ""),
+                          NULL)));
     else if (is(c, "PATCH", 2, "skills", NULL))
         skill_update(c);
     else if (is(c, "GET", 3, "skills", "requests"))
@@ -514,25 +557,36 @@ static void route_locked(route_ctx *c)
     else if (is(c, "POST", 1, "devices", NULL))
         devices_register(c);
     else if (is(c, "GET", 1, "devices", NULL))
-        ok(c, 200, json_pack("{s:o}", "devices", rows(wss_db_prepare(s->db, "SELECT d.dsn, d.product_index, d.registered_ms,"
-                                                                            " p.customer_id FROM devices d LEFT JOIN purchases p"
-                                                                            " ON p.dsn = d.dsn ORDER BY d.dsn", ""), NULL)));
+        ok(c, 200,
+           json_pack("{s:o}", "devices",
+                     rows(wss_db_prepare(s->db,
+                                         "SELECT d.dsn, d.product_index, d.registered_ms,"
+                                         " p.customer_id FROM devices d LEFT JOIN purchases p"
+                                         " ON p.dsn = d.dsn ORDER BY d.dsn",
+                                         ""),
+                          NULL)));
     else if (is(c, "POST", 1, "purchases", NULL))
         purchases_record(c);
     else if (is(c, "POST", 1, "session-tokens", NULL))
         session_token_issue(c);
     else if (is(c, "GET", 1, "associations", NULL))
-        ok(c, 200, json_pack("{s:o}", "associations",
-                             rows(wss_db_prepare(s->db, "SELECT id, device_id, dsn, customer_id, skill_id, naming_categories,"
-                                                        " friendly_name, state, detail, created_ms, expires_ms, updated_ms"
-                                                        " FROM associations WHERE (? IS NULL OR customer_id = ?) ORDER BY id",
-                                                 "tt", cust, cust), assoc_json)));
+        ok(c, 200,
+           json_pack("{s:o}", "associations",
+                     rows(wss_db_prepare(s->db,
+                                         "SELECT id, device_id, dsn, customer_id, skill_id, naming_categories,"
+                                         " friendly_name, state, detail, created_ms, expires_ms, updated_ms"
+                                         " FROM associations WHERE (? IS NULL OR customer_id = ?) ORDER BY id",
+                                         "tt", cust, cust),
+                          assoc_json)));
     else if (is(c, "GET", 1, "alexa-devices", NULL))
-        ok(c, 200, json_pack("{s:o}", "devices",
-                             rows(wss_db_prepare(s->db, "SELECT customer_id, skill_id, endpoint_id, friendly_name,"
-                                                        " display_categories, endpoint, updated_ms FROM alexa_endpoints"
-                                                        " WHERE (? IS NULL OR customer_id = ?) ORDER BY customer_id, friendly_name",
-                                                 "tt", cust, cust), ep_json)));
+        ok(c, 200,
+           json_pack("{s:o}", "devices",
+                     rows(wss_db_prepare(s->db,
+                                         "SELECT customer_id, skill_id, endpoint_id, friendly_name,"
+                                         " display_categories, endpoint, updated_ms FROM alexa_endpoints"
+                                         " WHERE (? IS NULL OR customer_id = ?) ORDER BY customer_id, friendly_name",
+                                         "tt", cust, cust),
+                          ep_json)));
     else if (is(c, "GET", 1, "faults", NULL))
         ok(c, 200, json_pack("{s:o}", "faults", sim_faults_list(s)));
     else if (is(c, "POST", 1, "faults", NULL))
@@ -547,8 +601,9 @@ static void route_locked(route_ctx *c)
             ok(c, 200, json_pack("{s:b}", "cleared", 1));
     } else if (is(c, "GET", 1, "clock", NULL)) {
         char *off = sim_meta_get(s, "clock_offset_ms");
-        ok(c, 200, json_pack("{s:I, s:I}", "now_ms", (json_int_t)now(c), "offset_ms",
-                             (json_int_t)(off ? strtoll(off, NULL, 10) : 0)));
+        ok(c, 200,
+           json_pack("{s:I, s:I}", "now_ms", (json_int_t)now(c), "offset_ms",
+                     (json_int_t)(off ? strtoll(off, NULL, 10) : 0)));
         free(off);
     } else if (is(c, "POST", 1, "clock", NULL))
         clock_move(c);
@@ -598,8 +653,8 @@ void sim_control_handle(sim *s, const wss_http_request *req, wss_http_response *
         }
         c.seg[c.nseg++] = p;
     }
-    int has_body = strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 ||
-                   strcmp(req->method, "PATCH") == 0;
+    int has_body =
+        strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
     if (c.nseg == 0)
         fail(&c, 404, "no such control route");
     else if (has_body && !(c.body = req->body_len ? sim_parse_body(req, why, sizeof why) : json_object()))

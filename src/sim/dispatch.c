@@ -28,7 +28,7 @@ typedef struct directive {
     char customer_id[256];
     long long association_id;
     sim_skill_row skill;
-    char *body;              /* the directive JSON */
+    char *body; /* the directive JSON */
     char correlation[64];
 } directive;
 
@@ -41,19 +41,22 @@ void sim_dispatch_wake(sim *s)
 
 void sim_dispatch_queue_cdad(sim *s, long long association_id, const char *customer_id, const char *skill_id)
 {
-    wss_db_run(s->db, "INSERT INTO dispatches (kind, skill_id, customer_id, association_id, state, created_ms)"
-                      " VALUES ('cdad', ?, ?, ?, 'pending', ?)",
+    wss_db_run(s->db,
+               "INSERT INTO dispatches (kind, skill_id, customer_id, association_id, state, created_ms)"
+               " VALUES ('cdad', ?, ?, ?, 'pending', ?)",
                "ttii", skill_id, customer_id, association_id, sim_now_ms_locked(s));
 }
 
 void sim_dispatch_on_skill_enabled(sim *s, const char *customer_id, const char *skill_id)
 {
     long long now = sim_now_ms_locked(s);
-    wss_db_run(s->db, "INSERT INTO dispatches (kind, skill_id, customer_id, state, created_ms)"
-                      " VALUES ('accept_grant', ?, ?, 'pending', ?)",
+    wss_db_run(s->db,
+               "INSERT INTO dispatches (kind, skill_id, customer_id, state, created_ms)"
+               " VALUES ('accept_grant', ?, ?, 'pending', ?)",
                "tti", skill_id, customer_id, now);
-    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT id FROM associations WHERE customer_id = ? AND skill_id = ?"
-                                             " AND state = 'waiting_for_skill' AND expires_ms > ? ORDER BY id",
+    sqlite3_stmt *st = wss_db_prepare(s->db,
+                                      "SELECT id FROM associations WHERE customer_id = ? AND skill_id = ?"
+                                      " AND state = 'waiting_for_skill' AND expires_ms > ? ORDER BY id",
                                       "tti", customer_id, skill_id, now);
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         long long id = sqlite3_column_int64(st, 0);
@@ -66,17 +69,18 @@ void sim_dispatch_on_skill_enabled(sim *s, const char *customer_id, const char *
 void sim_dispatch_expire(sim *s)
 {
     long long now = sim_now_ms_locked(s);
-    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT id, device_id, customer_id FROM associations"
-                                             " WHERE state IN ('waiting_for_skill', 'unowned') AND expires_ms <= ?",
+    sqlite3_stmt *st = wss_db_prepare(s->db,
+                                      "SELECT id, device_id, customer_id FROM associations"
+                                      " WHERE state IN ('waiting_for_skill', 'unowned') AND expires_ms <= ?",
                                       "i", now);
     while (st && sqlite3_step(st) == SQLITE_ROW)
-        sim_event(s, "association.expired", json_pack("{s:I, s:s, s:s?}", "association_id",
-                                                      (json_int_t)sqlite3_column_int64(st, 0), "device_id",
-                                                      sqlite3_column_text(st, 1), "customer_id",
-                                                      sqlite3_column_text(st, 2)));
+        sim_event(s, "association.expired",
+                  json_pack("{s:I, s:s, s:s?}", "association_id", (json_int_t)sqlite3_column_int64(st, 0), "device_id",
+                            sqlite3_column_text(st, 1), "customer_id", sqlite3_column_text(st, 2)));
     sqlite3_finalize(st);
-    wss_db_run(s->db, "UPDATE associations SET state = 'expired', updated_ms = ?"
-                      " WHERE state IN ('waiting_for_skill', 'unowned') AND expires_ms <= ?",
+    wss_db_run(s->db,
+               "UPDATE associations SET state = 'expired', updated_ms = ?"
+               " WHERE state IN ('waiting_for_skill', 'unowned') AND expires_ms <= ?",
                "ii", now, now);
 }
 
@@ -84,7 +88,8 @@ static json_t *header(const char *ns, const char *name, const char *correlation)
 {
     char id[37];
     wss_uuid4(id);
-    json_t *h = json_pack("{s:s, s:s, s:s, s:s}", "namespace", ns, "name", name, "payloadVersion", "3", "messageId", id);
+    json_t *h =
+        json_pack("{s:s, s:s, s:s, s:s}", "namespace", ns, "name", name, "payloadVersion", "3", "messageId", id);
     if (correlation)
         json_object_set_new(h, "correlationToken", json_string(correlation));
     return h;
@@ -92,8 +97,9 @@ static json_t *header(const char *ns, const char *name, const char *correlation)
 
 static char *link_token(sim *s, const char *customer_id, const char *skill_id)
 {
-    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT access_token FROM skill_links WHERE customer_id = ? AND skill_id = ?"
-                                             " AND enabled = 1",
+    sqlite3_stmt *st = wss_db_prepare(s->db,
+                                      "SELECT access_token FROM skill_links WHERE customer_id = ? AND skill_id = ?"
+                                      " AND enabled = 1",
                                       "tt", customer_id, skill_id);
     char *token = st && sqlite3_step(st) == SQLITE_ROW ? wss_db_column_strdup(st, 0) : NULL;
     sqlite3_finalize(st);
@@ -146,8 +152,10 @@ static int build(sim *s, directive *d)
 static int claim(sim *s, directive *d)
 {
     for (;;) {
-        sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT id, kind, skill_id, customer_id, association_id FROM dispatches"
-                                                 " WHERE state = 'pending' ORDER BY id LIMIT 1", "");
+        sqlite3_stmt *st = wss_db_prepare(s->db,
+                                          "SELECT id, kind, skill_id, customer_id, association_id FROM dispatches"
+                                          " WHERE state = 'pending' ORDER BY id LIMIT 1",
+                                          "");
         if (!st || sqlite3_step(st) != SQLITE_ROW) {
             sqlite3_finalize(st);
             return 0;
@@ -165,10 +173,12 @@ static int claim(sim *s, directive *d)
         }
         wss_db_run(s->db, "UPDATE dispatches SET state = 'cancelled' WHERE id = ?", "i", d->id);
         if (d->association_id)
-            wss_db_run(s->db, "UPDATE associations SET state = 'waiting_for_skill' WHERE id = ? AND state = 'dispatching'",
+            wss_db_run(s->db,
+                       "UPDATE associations SET state = 'waiting_for_skill' WHERE id = ? AND state = 'dispatching'",
                        "i", d->association_id);
-        sim_event(s, "directive.cancelled", json_pack("{s:s, s:s, s:s}", "kind", d->kind, "skill_id", d->skill_id,
-                                                      "customer_id", d->customer_id));
+        sim_event(
+            s, "directive.cancelled",
+            json_pack("{s:s, s:s, s:s}", "kind", d->kind, "skill_id", d->skill_id, "customer_id", d->customer_id));
     }
 }
 
@@ -194,7 +204,8 @@ static void send_and_judge(sim *s, const directive *d, verdict *v)
     v->status = resp.status;
     if (rc == WSS_ERR_TIMEOUT) {
         v->outcome = SIM_SKILL_RESPONSE_INVALID;
-        snprintf(v->reason, sizeof v->reason, "SKILL_RESPONSE_TIMEOUT: no answer within %lld ms", s->cfg.skill_timeout_ms);
+        snprintf(v->reason, sizeof v->reason, "SKILL_RESPONSE_TIMEOUT: no answer within %lld ms",
+                 s->cfg.skill_timeout_ms);
     } else if (rc != WSS_OK) {
         v->outcome = SIM_SKILL_RESPONSE_INVALID;
         snprintf(v->reason, sizeof v->reason, "endpoint unreachable: %s", err);
@@ -202,9 +213,10 @@ static void send_and_judge(sim *s, const directive *d, verdict *v)
         v->outcome = SIM_SKILL_RESPONSE_INVALID;
         snprintf(v->reason, sizeof v->reason, "HTTP status %ld", resp.status);
     } else {
-        sim_directive_kind kind = strcmp(d->kind, "cdad") == 0 ? SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE
-                                                                : SIM_DIRECTIVE_ACCEPT_GRANT;
-        v->outcome = sim_judge_skill_response(kind, resp.body, resp.body_len, d->correlation, v->reason, sizeof v->reason);
+        sim_directive_kind kind =
+            strcmp(d->kind, "cdad") == 0 ? SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE : SIM_DIRECTIVE_ACCEPT_GRANT;
+        v->outcome =
+            sim_judge_skill_response(kind, resp.body, resp.body_len, d->correlation, v->reason, sizeof v->reason);
     }
     wss_httpc_response_free(&resp);
 }
@@ -215,8 +227,9 @@ static void record(sim *s, const directive *d, const verdict *v)
     const char *outcome = outcome_names[v->outcome];
     const char *directive_name = strcmp(d->kind, "cdad") == 0 ? "AssociateCustomerDevice" : "AcceptGrant";
     long long now = sim_now_ms_locked(s);
-    wss_db_run(s->db, "INSERT INTO skill_requests (skill_id, at_ms, directive, outcome, http_status, reason)"
-                      " VALUES (?,?,?,?,?,?)",
+    wss_db_run(s->db,
+               "INSERT INTO skill_requests (skill_id, at_ms, directive, outcome, http_status, reason)"
+               " VALUES (?,?,?,?,?,?)",
                "tittit", d->skill_id, now, directive_name, outcome, (long long)v->status,
                v->reason[0] ? v->reason : NULL);
     wss_db_run(s->db, "UPDATE dispatches SET state = 'done' WHERE id = ?", "i", d->id);
@@ -232,8 +245,9 @@ static void record(sim *s, const directive *d, const verdict *v)
          * cancelled when claimed, and their associations wait again. */
         wss_db_run(s->db, "UPDATE skill_links SET enabled = 0, updated_ms = ? WHERE customer_id = ? AND skill_id = ?",
                    "itt", now, d->customer_id, d->skill_id);
-        sim_event(s, "skill.enable_failed", json_pack("{s:s, s:s, s:s}", "customer_id", d->customer_id, "skill_id",
-                                                      d->skill_id, "reason", v->reason[0] ? v->reason : outcome));
+        sim_event(s, "skill.enable_failed",
+                  json_pack("{s:s, s:s, s:s}", "customer_id", d->customer_id, "skill_id", d->skill_id, "reason",
+                            v->reason[0] ? v->reason : outcome));
     }
     sim_event(s, v->outcome == SIM_SKILL_RESPONSE_INVALID ? "skill.invalid_response" : "skill.response",
               json_pack("{s:s, s:s, s:s, s:s, s:i, s:s?}", "skill_id", d->skill_id, "customer_id", d->customer_id,
@@ -267,9 +281,9 @@ static void *worker(void *arg)
             sim_lock(s);
             int got = claim(s, &d);
             if (got)
-                sim_event(s, "directive.sent", json_pack("{s:s, s:s, s:s, s:I}", "kind", d.kind, "skill_id", d.skill_id,
-                                                         "customer_id", d.customer_id, "association_id",
-                                                         (json_int_t)d.association_id));
+                sim_event(s, "directive.sent",
+                          json_pack("{s:s, s:s, s:s, s:I}", "kind", d.kind, "skill_id", d.skill_id, "customer_id",
+                                    d.customer_id, "association_id", (json_int_t)d.association_id));
             sim_unlock(s);
             if (!got)
                 break;

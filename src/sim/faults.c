@@ -21,15 +21,16 @@ static int status_allowed(long long st) { return st == 0 || st == 429 || st == 5
 
 long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *why, size_t whylen)
 {
-    static const char *const keys[] = {"route", "client", "status", "rate", "schedule", "latency_ms",
-                                       "retry_after_s", NULL};
+    static const char *const keys[] = {"route",    "client",     "status",        "rate",
+                                       "schedule", "latency_ms", "retry_after_s", NULL};
     if (!json_is_object(rule)) {
         snprintf(why, whylen, "a fault rule must be an object");
         return -1;
     }
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)rule, k, v) {
+    json_object_foreach((json_t *)rule, k, v)
+    {
         int ok = 0;
         for (const char *const *a = keys; *a; a++)
             ok |= strcmp(k, *a) == 0;
@@ -45,17 +46,20 @@ long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *w
     json_t *schedule = json_object_get(rule, "schedule");
     json_t *latency = json_object_get(rule, "latency_ms");
     json_t *retry = json_object_get(rule, "retry_after_s");
-    if (!route) route = "*";
-    if (!client) client = "*";
+    if (!route)
+        route = "*";
+    if (!client)
+        client = "*";
     if (strcmp(route, "*") && strcmp(route, SIM_ROUTE_LWA) && strcmp(route, SIM_ROUTE_EVENTS)) {
         snprintf(why, whylen, "\"route\" must be \"lwa\", \"events\" or \"*\"");
         return -1;
     }
     if ((status && (!json_is_integer(status) || !status_allowed(json_integer_value(status)))) ||
-        (latency && (!json_is_integer(latency) || json_integer_value(latency) < 0 ||
-                     json_integer_value(latency) > 600000)) ||
+        (latency &&
+         (!json_is_integer(latency) || json_integer_value(latency) < 0 || json_integer_value(latency) > 600000)) ||
         (retry && (!json_is_integer(retry) || json_integer_value(retry) < 0 || json_integer_value(retry) > 3600))) {
-        snprintf(why, whylen, "\"status\" must be 0, 429, 500 or 503; \"latency_ms\" 0..600000; \"retry_after_s\" 0..3600");
+        snprintf(why, whylen,
+                 "\"status\" must be 0, 429, 500 or 503; \"latency_ms\" 0..600000; \"retry_after_s\" 0..3600");
         return -1;
     }
     if (rate && (!json_is_number(rate) || json_number_value(rate) < 0 || json_number_value(rate) > 1)) {
@@ -69,7 +73,8 @@ long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *w
             snprintf(why, whylen, "\"schedule\" must be an array of 1..10000 statuses");
             return -1;
         }
-        json_array_foreach(schedule, i, e) {
+        json_array_foreach(schedule, i, e)
+        {
             if (!json_is_integer(e) || !status_allowed(json_integer_value(e))) {
                 snprintf(why, whylen, "schedule[%zu] must be 0, 429, 500 or 503", i);
                 return -1;
@@ -86,8 +91,9 @@ long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *w
         return -1;
     }
     char *sched = schedule ? json_dumps(schedule, JSON_COMPACT) : NULL;
-    int rc = wss_db_run(s->db, "INSERT INTO faults (route, client, status, rate, schedule, latency_ms, retry_after_s, origin)"
-                               " VALUES (?,?,?,?,?,?,?,?)",
+    int rc = wss_db_run(s->db,
+                        "INSERT INTO faults (route, client, status, rate, schedule, latency_ms, retry_after_s, origin)"
+                        " VALUES (?,?,?,?,?,?,?,?)",
                         "ttidtiit", route, client, st, rate ? json_number_value(rate) : (status ? 1.0 : 0.0), sched,
                         latency ? (long long)json_integer_value(latency) : 0LL,
                         retry ? (long long)json_integer_value(retry) : 0LL, origin);
@@ -102,16 +108,18 @@ long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *w
 json_t *sim_faults_list(sim *s)
 {
     json_t *list = json_array();
-    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT id, route, client, status, rate, schedule, latency_ms,"
-                                             " retry_after_s, hits, origin FROM faults ORDER BY id", "");
+    sqlite3_stmt *st = wss_db_prepare(s->db,
+                                      "SELECT id, route, client, status, rate, schedule, latency_ms,"
+                                      " retry_after_s, hits, origin FROM faults ORDER BY id",
+                                      "");
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         const char *sched = (const char *)sqlite3_column_text(st, 5);
-        json_t *rule = json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
-                                 "route", sqlite3_column_text(st, 1), "client", sqlite3_column_text(st, 2), "status",
-                                 (json_int_t)sqlite3_column_int64(st, 3), "latency_ms",
-                                 (json_int_t)sqlite3_column_int64(st, 6), "retry_after_s",
-                                 (json_int_t)sqlite3_column_int64(st, 7), "hits", (json_int_t)sqlite3_column_int64(st, 8),
-                                 "origin", sqlite3_column_text(st, 9));
+        json_t *rule =
+            json_pack("{s:I, s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id", (json_int_t)sqlite3_column_int64(st, 0),
+                      "route", sqlite3_column_text(st, 1), "client", sqlite3_column_text(st, 2), "status",
+                      (json_int_t)sqlite3_column_int64(st, 3), "latency_ms", (json_int_t)sqlite3_column_int64(st, 6),
+                      "retry_after_s", (json_int_t)sqlite3_column_int64(st, 7), "hits",
+                      (json_int_t)sqlite3_column_int64(st, 8), "origin", sqlite3_column_text(st, 9));
         if (sched)
             json_object_set_new(rule, "schedule", json_loads(sched, 0, NULL));
         else
@@ -147,13 +155,15 @@ sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client)
 {
     sim_fault_hit hit = {0};
     sim_lock(s);
-    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT id, status, rate, schedule, latency_ms, retry_after_s, hits FROM faults"
-                                             " WHERE (route = ? OR route = '*') AND (client = ? OR client = '*') ORDER BY id",
+    sqlite3_stmt *st = wss_db_prepare(s->db,
+                                      "SELECT id, status, rate, schedule, latency_ms, retry_after_s, hits FROM faults"
+                                      " WHERE (route = ? OR route = '*') AND (client = ? OR client = '*') ORDER BY id",
                                       "tt", route, client);
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         long long id = sqlite3_column_int64(st, 0);
         const char *sched = (const char *)sqlite3_column_text(st, 3);
-        int verdict = decide(sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2), sched, sqlite3_column_int64(st, 6));
+        int verdict =
+            decide(sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2), sched, sqlite3_column_int64(st, 6));
         if (verdict < 0)
             continue; /* a spent schedule */
         hit.rule_id = id;
@@ -166,8 +176,9 @@ sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client)
     if (hit.rule_id) {
         wss_db_run(s->db, "UPDATE faults SET hits = hits + 1 WHERE id = ?", "i", hit.rule_id);
         if (hit.status)
-            sim_event(s, "fault.injected", json_pack("{s:I, s:s, s:s, s:i}", "rule", (json_int_t)hit.rule_id, "route",
-                                                     route, "client", client, "status", hit.status));
+            sim_event(s, "fault.injected",
+                      json_pack("{s:I, s:s, s:s, s:i}", "rule", (json_int_t)hit.rule_id, "route", route, "client",
+                                client, "status", hit.status));
     }
     sim_unlock(s);
     return hit;

@@ -65,8 +65,9 @@ static const char *bearer_token(const wss_http_request *req)
 /* Records (client, messageId); returns 1 when it was already accepted once. Needs db_lock. */
 static int duplicate_message(sim *s, const char *client_id, const char *message_id)
 {
-    int changed = wss_db_run(s->db, "INSERT INTO gateway_messages (client_id, message_id, received_ms) VALUES (?,?,?)"
-                                    " ON CONFLICT DO NOTHING",
+    int changed = wss_db_run(s->db,
+                             "INSERT INTO gateway_messages (client_id, message_id, received_ms) VALUES (?,?,?)"
+                             " ON CONFLICT DO NOTHING",
                              "tti", client_id, message_id, sim_now_ms_locked(s));
     if (changed != 0)
         return 0;
@@ -105,7 +106,8 @@ static int apply_sdae(sim *s, const sim_sdae *ev, const sim_token_info *tok, wss
     } else if (wss_key_parse_public(public_key, &key, why, sizeof why) != WSS_OK) {
         sim_gateway_error(resp, 500, "INTERNAL_SERVICE_EXCEPTION", "the device's registered key is unusable");
         status = 500;
-    } else if ((vrc = wss_ecdsa_verify_b64(key, ev->session_token, strlen(ev->session_token), ev->signature)) != WSS_OK) {
+    } else if ((vrc = wss_ecdsa_verify_b64(key, ev->session_token, strlen(ev->session_token), ev->signature)) !=
+               WSS_OK) {
         sim_gateway_error(resp, 400, "INVALID_REQUEST_EXCEPTION",
                           vrc == WSS_ERR_VERIFY
                               ? "payload.device.signature does not verify with the key registered for this device"
@@ -130,8 +132,9 @@ static int apply_sdae(sim *s, const sim_sdae *ev, const sim_token_info *tok, wss
         return 400;
     }
 
-    st = wss_db_prepare(s->db, "SELECT p.customer_id, l.enabled FROM purchases p LEFT JOIN skill_links l"
-                               " ON l.customer_id = p.customer_id AND l.skill_id = ? WHERE p.dsn = ?",
+    st = wss_db_prepare(s->db,
+                        "SELECT p.customer_id, l.enabled FROM purchases p LEFT JOIN skill_links l"
+                        " ON l.customer_id = p.customer_id AND l.skill_id = ? WHERE p.dsn = ?",
                         "tt", tok->skill_id, dsn);
     char *customer = NULL;
     int linked = 0;
@@ -146,11 +149,12 @@ static int apply_sdae(sim *s, const sim_sdae *ev, const sim_token_info *tok, wss
     const char *state = !customer ? "unowned" : linked ? "dispatching" : "waiting_for_skill";
     char *categories = json_dumps(ev->naming_categories, JSON_COMPACT);
     long long now = sim_now_ms_locked(s);
-    int rc = wss_db_run(s->db,
-                        "INSERT INTO associations (device_id, session_token, dsn, customer_id, skill_id, naming_categories,"
-                        " friendly_name, state, created_ms, expires_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        "ttttttttiii", ev->device_id, ev->session_token, dsn, customer, tok->skill_id, categories, name,
-                        state, now, now + s->cfg.retention_s * 1000, now);
+    int rc =
+        wss_db_run(s->db,
+                   "INSERT INTO associations (device_id, session_token, dsn, customer_id, skill_id, naming_categories,"
+                   " friendly_name, state, created_ms, expires_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                   "ttttttttiii", ev->device_id, ev->session_token, dsn, customer, tok->skill_id, categories, name,
+                   state, now, now + s->cfg.retention_s * 1000, now);
     long long assoc = sqlite3_last_insert_rowid(s->db);
     if (rc >= 0)
         rc = wss_db_run(s->db, "UPDATE session_tokens SET used_ms = ? WHERE token = ?", "it", now, ev->session_token);
@@ -158,10 +162,10 @@ static int apply_sdae(sim *s, const sim_sdae *ev, const sim_token_info *tok, wss
         sim_gateway_error(resp, 500, "INTERNAL_SERVICE_EXCEPTION", "cannot store the association");
         status = 500;
     } else {
-        sim_event(s, "sdae.accepted", json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:I}", "message_id", ev->message_id,
-                                                "device_id", ev->device_id, "dsn", dsn, "customer_id", customer,
-                                                "association", state, "friendly_name", name, "association_id",
-                                                (json_int_t)assoc));
+        sim_event(s, "sdae.accepted",
+                  json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:I}", "message_id", ev->message_id, "device_id",
+                            ev->device_id, "dsn", dsn, "customer_id", customer, "association", state, "friendly_name",
+                            name, "association_id", (json_int_t)assoc));
         if (linked)
             sim_dispatch_queue_cdad(s, assoc, customer, tok->skill_id);
     }
@@ -174,7 +178,8 @@ static int apply_sdae(sim *s, const sim_sdae *ev, const sim_token_info *tok, wss
 
 static int customer_endpoint_count(sim *s, const char *customer_id)
 {
-    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT count(*) FROM alexa_endpoints WHERE customer_id = ?", "t", customer_id);
+    sqlite3_stmt *st =
+        wss_db_prepare(s->db, "SELECT count(*) FROM alexa_endpoints WHERE customer_id = ?", "t", customer_id);
     int n = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
     return n;
@@ -187,11 +192,13 @@ static int apply_discovery(sim *s, const sim_discovery_report *ev, const sim_tok
     long long now = sim_now_ms_locked(s);
     size_t i;
     json_t *ep;
-    json_array_foreach(ev->endpoints, i, ep) {
+    json_array_foreach(ev->endpoints, i, ep)
+    {
         const char *id = json_string_value(json_object_get(ep, "endpointId"));
         int rc;
         if (ev->kind == SIM_EVENT_DISCOVERY_DELETE) {
-            rc = wss_db_run(s->db, "DELETE FROM alexa_endpoints WHERE customer_id = ? AND skill_id = ? AND endpoint_id = ?",
+            rc = wss_db_run(s->db,
+                            "DELETE FROM alexa_endpoints WHERE customer_id = ? AND skill_id = ? AND endpoint_id = ?",
                             "ttt", tok->customer_id, tok->skill_id, id);
         } else {
             const char *name = json_string_value(json_object_get(ep, "friendlyName"));
@@ -213,15 +220,17 @@ static int apply_discovery(sim *s, const sim_discovery_report *ev, const sim_tok
         }
     }
     if (customer_endpoint_count(s, tok->customer_id) > MAX_ENDPOINTS_PER_CUSTOMER) {
-        sim_gateway_error(resp, 400, "INVALID_REQUEST_EXCEPTION",
-                          "the customer would have more than %d endpoints", MAX_ENDPOINTS_PER_CUSTOMER);
+        sim_gateway_error(resp, 400, "INVALID_REQUEST_EXCEPTION", "the customer would have more than %d endpoints",
+                          MAX_ENDPOINTS_PER_CUSTOMER);
         return 400;
     }
-    json_array_foreach(ev->endpoints, i, ep) {
+    json_array_foreach(ev->endpoints, i, ep)
+    {
         const char *id = json_string_value(json_object_get(ep, "endpointId"));
         const char *name = json_string_value(json_object_get(ep, "friendlyName"));
-        sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT friendly_name FROM associations WHERE device_id = ? AND customer_id = ?",
-                                          "tt", id, tok->customer_id);
+        sqlite3_stmt *st =
+            wss_db_prepare(s->db, "SELECT friendly_name FROM associations WHERE device_id = ? AND customer_id = ?",
+                           "tt", id, tok->customer_id);
         char *preferred = st && sqlite3_step(st) == SQLITE_ROW ? wss_db_column_strdup(st, 0) : NULL;
         sqlite3_finalize(st);
         json_t *details = json_pack("{s:s, s:s, s:s, s:s?}", "customer_id", tok->customer_id, "skill_id", tok->skill_id,
@@ -302,8 +311,8 @@ static void handle_event(sim *s, const wss_http_request *req, const char *bearer
         else {
             int status;
             if (duplicate_message(s, tok->client_id, message_id)) {
-                sim_event(s, "gateway.duplicate", json_pack("{s:s, s:s}", "client_id", tok->client_id, "message_id",
-                                                            message_id));
+                sim_event(s, "gateway.duplicate",
+                          json_pack("{s:s, s:s}", "client_id", tok->client_id, "message_id", message_id));
                 status = 202;
             } else
                 status = sdae ? apply_sdae(s, &ev, tok, resp) : apply_discovery(s, &dr, tok, resp);
@@ -347,7 +356,7 @@ void sim_gateway_handle(sim *s, const wss_http_request *req, wss_http_response *
     sim_unlock(s);
     if (!bearer || rc != WSS_OK) {
         sim_gateway_error(resp, 401, "INVALID_ACCESS_TOKEN_EXCEPTION",
-                          !bearer ? "The access token is not present"
+                          !bearer              ? "The access token is not present"
                           : rc == WSS_ERR_AUTH ? "The access token is expired"
                                                : "The access token is invalid");
         return;

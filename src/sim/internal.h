@@ -32,48 +32,48 @@
 typedef struct sim_skill_config {
     char *skill_id;
     char *client_id;
-    char *client_secret;   /* clear text, only while loading; never logged */
-    char *endpoint;        /* the skill's HTTPS endpoint for directives */
-    char *endpoint_ca_file;/* PEM bundle that the endpoint's certificate chains to; NULL = the system's CAs */
-    char *stage;           /* "live" or "development" */
-    char *marketplace;     /* "US", "UK", "DE", ... */
+    char *client_secret;    /* clear text, only while loading; never logged */
+    char *endpoint;         /* the skill's HTTPS endpoint for directives */
+    char *endpoint_ca_file; /* PEM bundle that the endpoint's certificate chains to; NULL = the system's CAs */
+    char *stage;            /* "live" or "development" */
+    char *marketplace;      /* "US", "UK", "DE", ... */
     int enabled;
-    double rate_per_s;     /* gateway requests per second for this client */
+    double rate_per_s; /* gateway requests per second for this client */
     int rate_burst;
 } sim_skill_config;
 
 typedef struct sim_customer_config {
     char *customer_id;
     char *name;
-    json_t *wifi;          /* array of locker entries, may be NULL */
-    json_t *skills;        /* array of {skill_id, access_token}: skills enabled at start */
+    json_t *wifi;   /* array of locker entries, may be NULL */
+    json_t *skills; /* array of {skill_id, access_token}: skills enabled at start */
 } sim_customer_config;
 
 typedef struct sim_config {
-    long long token_lifetime_s;     /* access tokens; default 3600 */
-    long long code_lifetime_s;      /* authorization codes; default 300 */
-    long long retention_s;          /* device association retention; default 30 days */
-    long long skill_timeout_ms;     /* how long Alexa waits for a skill; default 8000 */
-    long long max_event_bytes;      /* /v3/events body limit; default 262144 */
-    double default_rate_per_s;      /* per-client gateway rate when a skill sets none; default 50 */
-    int default_rate_burst;         /* default 100 */
+    long long token_lifetime_s; /* access tokens; default 3600 */
+    long long code_lifetime_s;  /* authorization codes; default 300 */
+    long long retention_s;      /* device association retention; default 30 days */
+    long long skill_timeout_ms; /* how long Alexa waits for a skill; default 8000 */
+    long long max_event_bytes;  /* /v3/events body limit; default 262144 */
+    double default_rate_per_s;  /* per-client gateway rate when a skill sets none; default 50 */
+    int default_rate_burst;     /* default 100 */
     sim_skill_config *skills;
     size_t nskills;
     sim_customer_config *customers;
     size_t ncustomers;
-    json_t *faults;                 /* array of fault rules, may be NULL */
+    json_t *faults; /* array of fault rules, may be NULL */
 } sim_config;
 
 struct wss_sim {
     sim_config cfg;
     char *state_dir;
     char base_url[300];
-    char ca_file[4096];  /* the CA clients trust; "" for plain HTTP */
+    char ca_file[4096]; /* the CA clients trust; "" for plain HTTP */
     int plain_http;
     wss_http_server *http;
 
     sqlite3 *db;
-    pthread_mutex_t db_lock;   /* one connection, one writer at a time */
+    pthread_mutex_t db_lock; /* one connection, one writer at a time */
 
     struct sim_ratelimit *ratelimit;
 
@@ -118,10 +118,10 @@ void sim_rollback(sim *s);
 json_t *sim_form_decode(const char *body, size_t len, char *why, size_t whylen);
 void sim_lwa_handle(sim *s, const wss_http_request *req, wss_http_response *resp);
 typedef struct sim_token_info {
-    char kind[16];          /* "access" */
+    char kind[16]; /* "access" */
     char client_id[256];
     char skill_id[256];
-    char customer_id[256];  /* "" for a client_credentials token */
+    char customer_id[256]; /* "" for a client_credentials token */
     char scope[256];
     long long expires_ms;
     int revoked;
@@ -143,7 +143,7 @@ void sim_gateway_error(wss_http_response *resp, int status, const char *code, co
 
 /* faults.c */
 typedef struct sim_fault_hit {
-    int status;        /* 0: let the request through */
+    int status; /* 0: let the request through */
     long long latency_ms;
     int retry_after_s;
     long long rule_id;
@@ -152,7 +152,7 @@ typedef struct sim_fault_hit {
 sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client);
 /* Validates and stores one rule (JSON object); returns its id or -1 with why. Needs db_lock. */
 long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *why, size_t whylen);
-json_t *sim_faults_list(sim *s);          /* needs db_lock */
+json_t *sim_faults_list(sim *s);            /* needs db_lock */
 int sim_faults_clear(sim *s, long long id); /* id < 0 clears all; needs db_lock */
 /* Sleeps hit->latency_ms. */
 void sim_faults_delay(const sim_fault_hit *hit);
@@ -185,8 +185,8 @@ const char *sim_names_locale(const char *marketplace);
 /* control.c */
 void sim_control_handle(sim *s, const wss_http_request *req, wss_http_response *resp);
 /* Creates or updates a skill link (enabled, with the maker's access token). Needs db_lock. */
-wss_err sim_link_skill(sim *s, const char *customer_id, const char *skill_id, const char *access_token,
-                       char *why, size_t whylen);
+wss_err sim_link_skill(sim *s, const char *customer_id, const char *skill_id, const char *access_token, char *why,
+                       size_t whylen);
 
 /* sim.c */
 /* Parses the request body as a JSON object; NULL with why on failure. */

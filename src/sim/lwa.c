@@ -66,7 +66,8 @@ static json_t *token_params(const wss_http_request *req, char *why, size_t whyle
         json_t *obj = sim_parse_body(req, why, whylen);
         const char *k;
         json_t *v;
-        json_object_foreach(obj, k, v) {
+        json_object_foreach(obj, k, v)
+        {
             if (!json_is_string(v)) {
                 snprintf(why, whylen, "parameter %s must be a string", k);
                 json_decref(obj);
@@ -131,8 +132,9 @@ static char *issue(sim *s, const char *kind, const char *prefix, size_t nbytes, 
     char sha[65];
     wss_sha256_hex(token, sha);
     long long now = sim_now_ms_locked(s);
-    if (wss_db_run(s->db, "INSERT INTO tokens (sha, kind, client_id, skill_id, customer_id, scope, expires_ms, created_ms)"
-                          " VALUES (?,?,?,?,?,?,?,?)",
+    if (wss_db_run(s->db,
+                   "INSERT INTO tokens (sha, kind, client_id, skill_id, customer_id, scope, expires_ms, created_ms)"
+                   " VALUES (?,?,?,?,?,?,?,?)",
                    "ttttttii", sha, kind, skill->client_id, skill->skill_id, customer_id, scope, now + lifetime_ms,
                    now) < 0) {
         free(token);
@@ -153,7 +155,8 @@ void sim_lwa_revoke_customer(sim *s, const char *skill_id, const char *customer_
 {
     /* Access tokens run out on their own: until then the gateway answers
      * SKILL_DISABLED_EXCEPTION; the refresh token and codes die at once. */
-    wss_db_run(s->db, "UPDATE tokens SET revoked = 1 WHERE skill_id = ? AND customer_id = ? AND kind IN ('refresh', 'code')",
+    wss_db_run(s->db,
+               "UPDATE tokens SET revoked = 1 WHERE skill_id = ? AND customer_id = ? AND kind IN ('refresh', 'code')",
                "tt", skill_id, customer_id);
 }
 
@@ -161,8 +164,9 @@ static wss_err lookup(sim *s, const char *token, const char *kind, sim_token_inf
 {
     char sha[65];
     wss_sha256_hex(token, sha);
-    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT kind, client_id, skill_id, customer_id, scope, expires_ms, revoked"
-                                             " FROM tokens WHERE sha = ? AND kind = ?",
+    sqlite3_stmt *st = wss_db_prepare(s->db,
+                                      "SELECT kind, client_id, skill_id, customer_id, scope, expires_ms, revoked"
+                                      " FROM tokens WHERE sha = ? AND kind = ?",
                                       "tt", sha, kind);
     wss_err rc = WSS_ERR_NOT_FOUND;
     if (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -182,10 +186,7 @@ static wss_err lookup(sim *s, const char *token, const char *kind, sim_token_inf
     return rc;
 }
 
-wss_err sim_lwa_lookup(sim *s, const char *token, sim_token_info *info)
-{
-    return lookup(s, token, "access", info);
-}
+wss_err sim_lwa_lookup(sim *s, const char *token, sim_token_info *info) { return lookup(s, token, "access", info); }
 
 static void token_reply(wss_http_response *resp, const char *access, const char *refresh, const char *scope,
                         long long expires_in)
@@ -198,10 +199,7 @@ static void token_reply(wss_http_response *resp, const char *access, const char 
     wss_http_add_header(resp, "Cache-Control", "no-store");
 }
 
-static int scope_allowed(const char *scope)
-{
-    return strcmp(scope, SIM_SCOPE_ASSOCIATION) == 0;
-}
+static int scope_allowed(const char *scope) { return strcmp(scope, SIM_SCOPE_ASSOCIATION) == 0; }
 
 static void grant_client_credentials(sim *s, const json_t *params, const sim_skill_row *skill, wss_http_response *resp)
 {
@@ -219,8 +217,9 @@ static void grant_client_credentials(sim *s, const json_t *params, const sim_ski
         oauth_error(resp, 500, "server_error", "cannot store the token");
         return;
     }
-    sim_event(s, "lwa.token_issued", json_pack("{s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
-                                               skill->client_id, "scope", scope));
+    sim_event(s, "lwa.token_issued",
+              json_pack("{s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id", skill->client_id, "scope",
+                        scope));
     token_reply(resp, token, NULL, scope, s->cfg.token_lifetime_s);
     free(token);
 }
@@ -252,11 +251,12 @@ static void grant_customer_tokens(sim *s, const char *grant, const char *present
     }
     char *access = issue(s, "access", "Atza|", 270, skill, info.customer_id, SIM_SCOPE_ASYNC_EVENT,
                          s->cfg.token_lifetime_s * 1000);
-    char *refresh = issue(s, "refresh", "Atzr|", 270, skill, info.customer_id, SIM_SCOPE_ASYNC_EVENT,
-                          REFRESH_LIFETIME_MS);
+    char *refresh =
+        issue(s, "refresh", "Atzr|", 270, skill, info.customer_id, SIM_SCOPE_ASYNC_EVENT, REFRESH_LIFETIME_MS);
     if (access && refresh) {
-        sim_event(s, "lwa.token_issued", json_pack("{s:s, s:s, s:s}", "grant_type", grant, "client_id",
-                                                   skill->client_id, "customer_id", info.customer_id));
+        sim_event(s, "lwa.token_issued",
+                  json_pack("{s:s, s:s, s:s}", "grant_type", grant, "client_id", skill->client_id, "customer_id",
+                            info.customer_id));
         token_reply(resp, access, refresh, SIM_SCOPE_ASYNC_EVENT, s->cfg.token_lifetime_s);
     } else
         oauth_error(resp, 500, "server_error", "cannot store the token");
@@ -284,8 +284,10 @@ void sim_lwa_handle(sim *s, const wss_http_request *req, wss_http_response *resp
     sim_fault_hit hit = sim_faults_check(s, SIM_ROUTE_LWA, client_id ? client_id : "");
     sim_faults_delay(&hit);
     if (hit.status) {
-        oauth_error(resp, hit.status, hit.status == 429 ? "slow_down" : hit.status == 503 ? "temporarily_unavailable"
-                                                                                          : "server_error",
+        oauth_error(resp, hit.status,
+                    hit.status == 429   ? "slow_down"
+                    : hit.status == 503 ? "temporarily_unavailable"
+                                        : "server_error",
                     "injected fault");
         if (hit.retry_after_s) {
             char ra[16];
@@ -320,8 +322,8 @@ void sim_lwa_handle(sim *s, const wss_http_request *req, wss_http_response *resp
             grant_customer_tokens(s, grant, param(params, "refresh_token"), "refresh", &skill, resp);
     }
     if (resp->status >= 400)
-        sim_event(s, "lwa.refused", json_pack("{s:s?, s:s?, s:i}", "grant_type", grant, "client_id", client_id,
-                                              "status", resp->status));
+        sim_event(s, "lwa.refused",
+                  json_pack("{s:s?, s:s?, s:i}", "grant_type", grant, "client_id", client_id, "status", resp->status));
     sim_unlock(s);
     json_decref(params);
 }

@@ -16,18 +16,37 @@ static const struct {
     const char *category;
     const char *word;
 } words[] = {
-    {"LIGHT", "Light"}, {"SWITCH", "Switch"}, {"SMARTPLUG", "Plug"}, {"THERMOSTAT", "Thermostat"},
-    {"TEMPERATURE_SENSOR", "Sensor"}, {"CONTACT_SENSOR", "Sensor"}, {"MOTION_SENSOR", "Sensor"},
-    {"SMARTLOCK", "Lock"}, {"CAMERA", "Camera"}, {"DOORBELL", "Doorbell"}, {"FAN", "Fan"},
-    {"SPEAKER", "Speaker"}, {"TV", "TV"}, {"INTERIOR_BLIND", "Blind"}, {"EXTERIOR_BLIND", "Blind"},
-    {"GARAGE_DOOR", "Garage Door"}, {"DOOR", "Door"}, {"AIR_PURIFIER", "Air Purifier"},
-    {"COFFEE_MAKER", "Coffee Maker"}, {"VACUUM_CLEANER", "Vacuum"}, {"AIR_CONDITIONER", "Air Conditioner"},
-    {"WATER_HEATER", "Water Heater"}, {"OVEN", "Oven"}, {"MICROWAVE", "Microwave"}, {"PRINTER", "Printer"},
-    {"ROUTER", "Router"}, {"HUB", "Hub"},
+    {"LIGHT", "Light"},
+    {"SWITCH", "Switch"},
+    {"SMARTPLUG", "Plug"},
+    {"THERMOSTAT", "Thermostat"},
+    {"TEMPERATURE_SENSOR", "Sensor"},
+    {"CONTACT_SENSOR", "Sensor"},
+    {"MOTION_SENSOR", "Sensor"},
+    {"SMARTLOCK", "Lock"},
+    {"CAMERA", "Camera"},
+    {"DOORBELL", "Doorbell"},
+    {"FAN", "Fan"},
+    {"SPEAKER", "Speaker"},
+    {"TV", "TV"},
+    {"INTERIOR_BLIND", "Blind"},
+    {"EXTERIOR_BLIND", "Blind"},
+    {"GARAGE_DOOR", "Garage Door"},
+    {"DOOR", "Door"},
+    {"AIR_PURIFIER", "Air Purifier"},
+    {"COFFEE_MAKER", "Coffee Maker"},
+    {"VACUUM_CLEANER", "Vacuum"},
+    {"AIR_CONDITIONER", "Air Conditioner"},
+    {"WATER_HEATER", "Water Heater"},
+    {"OVEN", "Oven"},
+    {"MICROWAVE", "Microwave"},
+    {"PRINTER", "Printer"},
+    {"ROUTER", "Router"},
+    {"HUB", "Hub"},
 };
 
-static const char *const ordinals[] = {"First", "Second", "Third", "Fourth", "Fifth",
-                                       "Sixth", "Seventh", "Eighth", "Ninth", "Tenth"};
+static const char *const ordinals[] = {"First", "Second",  "Third",  "Fourth", "Fifth",
+                                       "Sixth", "Seventh", "Eighth", "Ninth",  "Tenth"};
 
 static const char *category_word(const char *category)
 {

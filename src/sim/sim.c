@@ -113,8 +113,9 @@ static int upsert_skill(sim *s, const sim_skill_config *sk)
 
 static int add_customer(sim *s, const char *id, const char *name)
 {
-    return wss_db_run(s->db, "INSERT INTO customers (customer_id, name, created_ms) VALUES (?,?,?)"
-                             " ON CONFLICT(customer_id) DO UPDATE SET name = excluded.name",
+    return wss_db_run(s->db,
+                      "INSERT INTO customers (customer_id, name, created_ms) VALUES (?,?,?)"
+                      " ON CONFLICT(customer_id) DO UPDATE SET name = excluded.name",
                       "tti", id, name, sim_now_ms_locked(s)) < 0
                ? -1
                : 0;
@@ -128,30 +129,34 @@ static int apply_customer(sim *s, const sim_customer_config *c, char *err, size_
     }
     size_t i;
     json_t *w;
-    json_array_foreach(c->wifi, i, w) {
+    json_array_foreach(c->wifi, i, w)
+    {
         const char *ssid = json_string_value(json_object_get(w, "ssid"));
         const char *sec = json_string_value(json_object_get(w, "securityProtocol"));
         if (!ssid || !sec) {
             snprintf(err, errlen, "customer %s: wifi[%zu] needs \"ssid\" and \"securityProtocol\"", c->customer_id, i);
             return -1;
         }
-        wss_db_run(s->db, "INSERT OR REPLACE INTO wifi_locker (customer_id, ssid, security, key, priority)"
-                          " VALUES (?,?,?,?,?)",
+        wss_db_run(s->db,
+                   "INSERT OR REPLACE INTO wifi_locker (customer_id, ssid, security, key, priority)"
+                   " VALUES (?,?,?,?,?)",
                    "tttti", c->customer_id, ssid, sec, json_string_value(json_object_get(w, "key")),
                    (long long)json_integer_value(json_object_get(w, "priority")));
     }
-    json_array_foreach(c->skills, i, w) {
+    json_array_foreach(c->skills, i, w)
+    {
         const char *skill = json_string_value(json_object_get(w, "skill_id"));
         const char *token = json_string_value(json_object_get(w, "access_token"));
         char why[256];
         if (!skill || !token) {
-            snprintf(err, errlen, "customer %s: skills[%zu] needs \"skill_id\" and \"access_token\"", c->customer_id, i);
+            snprintf(err, errlen, "customer %s: skills[%zu] needs \"skill_id\" and \"access_token\"", c->customer_id,
+                     i);
             return -1;
         }
         /* Only a link the store does not know yet: a later start must not
          * re-enable a skill the customer disabled, nor send AcceptGrant again. */
-        sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT 1 FROM skill_links WHERE customer_id = ? AND skill_id = ?", "tt",
-                                          c->customer_id, skill);
+        sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT 1 FROM skill_links WHERE customer_id = ? AND skill_id = ?",
+                                          "tt", c->customer_id, skill);
         int known = !st || sqlite3_step(st) == SQLITE_ROW;
         sqlite3_finalize(st);
         if (known)
@@ -197,9 +202,15 @@ static int create_default_skill(sim *s, json_t *secrets)
     char *secret = wss_random_token("amzn1.oa2-cs.v1.", 32);
     if (!secret)
         return -1;
-    sim_skill_config sk = {.skill_id = skill_id, .client_id = client_id, .client_secret = secret,
-                           .endpoint = DEFAULT_SKILL_ENDPOINT, .stage = "live", .marketplace = "US", .enabled = 1,
-                           .rate_per_s = s->cfg.default_rate_per_s, .rate_burst = s->cfg.default_rate_burst};
+    sim_skill_config sk = {.skill_id = skill_id,
+                           .client_id = client_id,
+                           .client_secret = secret,
+                           .endpoint = DEFAULT_SKILL_ENDPOINT,
+                           .stage = "live",
+                           .marketplace = "US",
+                           .enabled = 1,
+                           .rate_per_s = s->cfg.default_rate_per_s,
+                           .rate_burst = s->cfg.default_rate_burst};
     int rc = upsert_skill(s, &sk);
     json_object_set_new(secrets, skill_id, json_string(secret));
     free(secret);
@@ -221,7 +232,8 @@ static json_t *previous_secrets(sim *s, json_t *old)
     json_t *secrets = json_object();
     size_t i;
     json_t *sk;
-    json_array_foreach(json_object_get(old, "skills"), i, sk) {
+    json_array_foreach(json_object_get(old, "skills"), i, sk)
+    {
         const char *id = json_string_value(json_object_get(sk, "skill_id"));
         const char *secret = json_string_value(json_object_get(sk, "client_secret"));
         sim_skill_row row;
@@ -272,8 +284,10 @@ static json_t *credentials_document(sim *s, json_t *secrets, const char *control
     json_object_set_new(doc, "control_token", json_string(control));
 
     json_t *skills = json_array();
-    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT skill_id, client_id, endpoint, stage, marketplace, enabled"
-                                             " FROM skills ORDER BY skill_id", "");
+    sqlite3_stmt *st = wss_db_prepare(s->db,
+                                      "SELECT skill_id, client_id, endpoint, stage, marketplace, enabled"
+                                      " FROM skills ORDER BY skill_id",
+                                      "");
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         json_t *secret = json_object_get(secrets, id);
@@ -290,8 +304,9 @@ static json_t *credentials_document(sim *s, json_t *secrets, const char *control
     json_t *customers = json_array();
     st = wss_db_prepare(s->db, "SELECT customer_id, name FROM customers ORDER BY created_ms, customer_id", "");
     while (st && sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(customers, json_pack("{s:s, s:s}", "customer_id", (const char *)sqlite3_column_text(st, 0),
-                                                   "name", (const char *)sqlite3_column_text(st, 1)));
+        json_array_append_new(customers,
+                              json_pack("{s:s, s:s}", "customer_id", (const char *)sqlite3_column_text(st, 0), "name",
+                                        (const char *)sqlite3_column_text(st, 1)));
     sqlite3_finalize(st);
     json_object_set_new(doc, "customers", customers);
     return doc;
@@ -331,7 +346,8 @@ static wss_err prepare_state(sim *s, json_t **secrets_out, json_t **old_out, cha
         wss_db_run(s->db, "DELETE FROM faults WHERE origin = 'config'", "");
         size_t i;
         json_t *rule;
-        json_array_foreach(s->cfg.faults, i, rule) {
+        json_array_foreach(s->cfg.faults, i, rule)
+        {
             char why[256];
             if (sim_faults_add(s, rule, "config", why, sizeof why) < 0) {
                 snprintf(err, errlen, "faults[%zu]: %s", i, why);
@@ -388,7 +404,8 @@ static wss_err write_credentials(sim *s, json_t *secrets, json_t *old, char *err
 static wss_err start_http(sim *s, const char *host, int port, char *err, size_t errlen)
 {
     /* The server's limit covers every route; the gateway applies max_event_bytes itself. */
-    size_t max_body = (size_t)s->cfg.max_event_bytes > SERVER_MAX_BODY ? (size_t)s->cfg.max_event_bytes : SERVER_MAX_BODY;
+    size_t max_body =
+        (size_t)s->cfg.max_event_bytes > SERVER_MAX_BODY ? (size_t)s->cfg.max_event_bytes : SERVER_MAX_BODY;
     wss_http_options ho = {.host = host, .port = port, .max_body = max_body};
     char *cert = NULL, *key = NULL;
     if (!s->plain_http) {
@@ -423,8 +440,8 @@ static wss_err start_http(sim *s, const char *host, int port, char *err, size_t 
     if (rc != WSS_OK)
         return rc;
     int bracket = strchr(host, ':') != NULL;
-    snprintf(s->base_url, sizeof s->base_url, "%s://%s%s%s:%d", s->plain_http ? "http" : "https",
-             bracket ? "[" : "", host, bracket ? "]" : "", wss_http_port(s->http));
+    snprintf(s->base_url, sizeof s->base_url, "%s://%s%s%s:%d", s->plain_http ? "http" : "https", bracket ? "[" : "",
+             host, bracket ? "]" : "", wss_http_port(s->http));
     return WSS_OK;
 }
 

@@ -97,8 +97,12 @@ char *sim_meta_get(sim *s, const char *key)
 
 int sim_meta_set(sim *s, const char *key, const char *value)
 {
-    return wss_db_run(s->db, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                      "tt", key, value) < 0 ? -1 : 0;
+    return wss_db_run(
+               s->db,
+               "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+               "tt", key, value) < 0
+               ? -1
+               : 0;
 }
 
 long long sim_now_ms_locked(sim *s)
@@ -127,7 +131,8 @@ wss_err sim_clock_advance(sim *s, long long delta_ms)
     snprintf(buf, sizeof buf, "%lld", off);
     int rc = sim_meta_set(s, "clock_offset_ms", buf);
     if (rc == 0)
-        sim_event(s, "clock.advanced", json_pack("{s:I, s:I}", "delta_ms", (json_int_t)delta_ms, "offset_ms", (json_int_t)off));
+        sim_event(s, "clock.advanced",
+                  json_pack("{s:I, s:I}", "delta_ms", (json_int_t)delta_ms, "offset_ms", (json_int_t)off));
     sim_dispatch_expire(s);
     sim_unlock(s);
     sim_dispatch_wake(s);
@@ -138,8 +143,8 @@ void sim_event(sim *s, const char *kind, json_t *details)
 {
     char *text = details ? json_dumps(details, JSON_COMPACT) : NULL;
     json_decref(details);
-    if (wss_db_run(s->db, "INSERT INTO event_log (at_ms, kind, details) VALUES (?, ?, ?)", "itt",
-                   sim_now_ms_locked(s), kind, text ? text : "{}") < 0)
+    if (wss_db_run(s->db, "INSERT INTO event_log (at_ms, kind, details) VALUES (?, ?, ?)", "itt", sim_now_ms_locked(s),
+                   kind, text ? text : "{}") < 0)
         wss_log(WSS_LOG_ERROR, "sim", "cannot record event %s: %s", kind, sqlite3_errmsg(s->db));
     wss_log(WSS_LOG_INFO, "sim", "%s %s", kind, text ? text : "{}");
     free(text);

@@ -6,39 +6,97 @@
 #include <string.h>
 
 #define SIM_MESSAGE_ID_MAX 127
-#define SIM_DEVICE_TOKEN_MAX 1024   /* sessionToken and signature */
+#define SIM_DEVICE_TOKEN_MAX 1024 /* sessionToken and signature */
 #define SIM_NAMING_CATEGORIES_MAX 16
 #define SIM_ENDPOINTS_MAX 300
 #define SIM_CAPABILITIES_MAX 100
-#define SIM_ENDPOINT_TEXT_MAX 128   /* manufacturerName, friendlyName, description */
-#define SIM_BODY_MAX (1024 * 1024)  /* a skill answer larger than this is refused unread */
-#define SIM_SHOWN_MAX 40            /* bytes of a hostile value quoted in a reason */
-#define SIM_FIELD_MAX 96            /* room for "payload.endpoints[299].capabilities[99].interface" */
+#define SIM_ENDPOINT_TEXT_MAX 128         /* manufacturerName, friendlyName, description */
+#define SIM_BODY_MAX (1024 * 1024)        /* a skill answer larger than this is refused unread */
+#define SIM_SHOWN_MAX 40                  /* bytes of a hostile value quoted in a reason */
+#define SIM_FIELD_MAX 96                  /* room for "payload.endpoints[299].capabilities[99].interface" */
 #define SIM_ITEM_MAX (SIM_FIELD_MAX + 24) /* a field name with "[index]" appended */
 
 static const char *const display_categories[] = {
     /* The 34 of the public message schema. */
-    "ACTIVITY_TRIGGER", "CAMERA", "COMPUTER", "CONTACT_SENSOR", "DOOR", "DOORBELL",
-    "EXTERIOR_BLIND", "FAN", "GAME_CONSOLE", "GARAGE_DOOR", "INTERIOR_BLIND", "LAPTOP",
-    "LIGHT", "MICROWAVE", "MOBILE_PHONE", "MOTION_SENSOR", "MUSIC_SYSTEM", "NETWORK_HARDWARE",
-    "OTHER", "OVEN", "PHONE", "SCENE_TRIGGER", "SCREEN", "SECURITY_PANEL", "SMARTLOCK",
-    "SMARTPLUG", "SPEAKER", "STREAMING_DEVICE", "SWITCH", "TABLET", "TEMPERATURE_SENSOR",
-    "THERMOSTAT", "TV", "WEARABLE",
+    "ACTIVITY_TRIGGER",
+    "CAMERA",
+    "COMPUTER",
+    "CONTACT_SENSOR",
+    "DOOR",
+    "DOORBELL",
+    "EXTERIOR_BLIND",
+    "FAN",
+    "GAME_CONSOLE",
+    "GARAGE_DOOR",
+    "INTERIOR_BLIND",
+    "LAPTOP",
+    "LIGHT",
+    "MICROWAVE",
+    "MOBILE_PHONE",
+    "MOTION_SENSOR",
+    "MUSIC_SYSTEM",
+    "NETWORK_HARDWARE",
+    "OTHER",
+    "OVEN",
+    "PHONE",
+    "SCENE_TRIGGER",
+    "SCREEN",
+    "SECURITY_PANEL",
+    "SMARTLOCK",
+    "SMARTPLUG",
+    "SPEAKER",
+    "STREAMING_DEVICE",
+    "SWITCH",
+    "TABLET",
+    "TEMPERATURE_SENSOR",
+    "THERMOSTAT",
+    "TV",
+    "WEARABLE",
     /* The 15 more of the discovery documentation. */
-    "AIR_CONDITIONER", "AIR_FRESHENER", "AIR_PURIFIER", "AUTO_ACCESSORY", "CHRISTMAS_TREE",
-    "COFFEE_MAKER", "HEADPHONES", "HUB", "PRINTER", "REMOTE", "ROUTER", "SECURITY_SYSTEM",
-    "SLOW_COOKER", "VACUUM_CLEANER", "WATER_HEATER",
+    "AIR_CONDITIONER",
+    "AIR_FRESHENER",
+    "AIR_PURIFIER",
+    "AUTO_ACCESSORY",
+    "CHRISTMAS_TREE",
+    "COFFEE_MAKER",
+    "HEADPHONES",
+    "HUB",
+    "PRINTER",
+    "REMOTE",
+    "ROUTER",
+    "SECURITY_SYSTEM",
+    "SLOW_COOKER",
+    "VACUUM_CLEANER",
+    "WATER_HEATER",
 };
 
 static const char *const alexa_error_types[] = {
-    "ALREADY_IN_OPERATION", "BRIDGE_UNREACHABLE", "CLOUD_CONTROL_DISABLED", "ENDPOINT_BUSY",
-    "ENDPOINT_LOW_POWER", "ENDPOINT_UNREACHABLE", "EXPIRED_AUTHORIZATION_CREDENTIAL",
-    "FIRMWARE_OUT_OF_DATE", "HARDWARE_MALFUNCTION", "HDMI_CEC_DISABLED_ON_DEVICE",
-    "HDMI_CEC_NOT_PRESENT", "INSUFFICIENT_PERMISSIONS", "INTERNAL_ERROR",
-    "INVALID_AUTHORIZATION_CREDENTIAL", "INVALID_DIRECTIVE", "INVALID_VALUE", "NO_SUCH_ENDPOINT",
-    "NOT_CALIBRATED", "NOT_IN_OPERATION", "NOT_SUPPORTED_IN_CURRENT_MODE", "PARTNER_OUTAGE",
-    "POWER_LEVEL_NOT_SUPPORTED", "RATE_LIMIT_EXCEEDED", "TEMPERATURE_VALUE_OUT_OF_RANGE",
-    "TOO_MANY_FAILED_ATTEMPTS", "VALUE_OUT_OF_RANGE",
+    "ALREADY_IN_OPERATION",
+    "BRIDGE_UNREACHABLE",
+    "CLOUD_CONTROL_DISABLED",
+    "ENDPOINT_BUSY",
+    "ENDPOINT_LOW_POWER",
+    "ENDPOINT_UNREACHABLE",
+    "EXPIRED_AUTHORIZATION_CREDENTIAL",
+    "FIRMWARE_OUT_OF_DATE",
+    "HARDWARE_MALFUNCTION",
+    "HDMI_CEC_DISABLED_ON_DEVICE",
+    "HDMI_CEC_NOT_PRESENT",
+    "INSUFFICIENT_PERMISSIONS",
+    "INTERNAL_ERROR",
+    "INVALID_AUTHORIZATION_CREDENTIAL",
+    "INVALID_DIRECTIVE",
+    "INVALID_VALUE",
+    "NO_SUCH_ENDPOINT",
+    "NOT_CALIBRATED",
+    "NOT_IN_OPERATION",
+    "NOT_SUPPORTED_IN_CURRENT_MODE",
+    "PARTNER_OUTAGE",
+    "POWER_LEVEL_NOT_SUPPORTED",
+    "RATE_LIMIT_EXCEEDED",
+    "TEMPERATURE_VALUE_OUT_OF_RANGE",
+    "TOO_MANY_FAILED_ATTEMPTS",
+    "VALUE_OUT_OF_RANGE",
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -186,20 +244,11 @@ static int ascii_alnum(unsigned char c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-static int device_id_char(unsigned char c)
-{
-    return ascii_alnum(c) || (c != '\0' && strchr(" _-=#;:?@&", c) != NULL);
-}
+static int device_id_char(unsigned char c) { return ascii_alnum(c) || (c != '\0' && strchr(" _-=#;:?@&", c) != NULL); }
 
-static int message_id_char(unsigned char c)
-{
-    return ascii_alnum(c) || c == '-' || c == '_' || c == '.';
-}
+static int message_id_char(unsigned char c) { return ascii_alnum(c) || c == '-' || c == '_' || c == '.'; }
 
-static int base64_char(unsigned char c)
-{
-    return ascii_alnum(c) || c == '+' || c == '/';
-}
+static int base64_char(unsigned char c) { return ascii_alnum(c) || c == '+' || c == '/'; }
 
 /* Standard base64: length a multiple of 4, alphabet A-Z a-z 0-9 + /, at most two '=' at the end. */
 static int base64_valid(const char *s)
@@ -280,8 +329,8 @@ static const json_t *get_object(const json_t *parent, const char *where, const c
 }
 
 /* parent[key] as an array of min..max entries. */
-static const json_t *get_array(const json_t *parent, const char *where, const char *key, size_t min,
-                               size_t max, reason *r)
+static const json_t *get_array(const json_t *parent, const char *where, const char *key, size_t min, size_t max,
+                               reason *r)
 {
     char name[SIM_FIELD_MAX];
     const json_t *v = json_object_get(parent, key);
@@ -294,8 +343,7 @@ static const json_t *get_array(const json_t *parent, const char *where, const ch
         return fail(r, "%s must be an array, got %s", name, type_name(v)), NULL;
     n = json_array_size(v);
     if (n < min)
-        return fail(r, "%s is empty; at least %zu %s needed", name, min, min == 1 ? "entry is" : "entries are"),
-               NULL;
+        return fail(r, "%s is empty; at least %zu %s needed", name, min, min == 1 ? "entry is" : "entries are"), NULL;
     if (n > max)
         return fail(r, "%s has %zu entries, at most %zu allowed", name, n, max), NULL;
     return v;
@@ -355,8 +403,7 @@ static int fail_device_id(const char *id, const char *name, reason *r)
         return fail(r, "%s is empty", name);
     for (i = 0; i < n; i++)
         if (!device_id_char((unsigned char)id[i]))
-            return fail(r, "%s contains a character outside letters, digits, space and _-=#;:?@& (byte %zu)", name,
-                        i);
+            return fail(r, "%s contains a character outside letters, digits, space and _-=#;:?@& (byte %zu)", name, i);
     return fail(r, "%s is %zu characters long, at most %d allowed", name, n, SIM_ID_MAX);
 }
 
@@ -425,8 +472,7 @@ static const json_t *check_header(const json_t *event, const char *ns, const cha
         return NULL;
     if (strcmp(name, name_a) != 0 && (!name_b || strcmp(name, name_b) != 0)) {
         if (name_b)
-            return fail(r, "header.name is \"%s\", expected \"%s\" or \"%s\"", shown(name, seen), name_a, name_b),
-                   NULL;
+            return fail(r, "header.name is \"%s\", expected \"%s\" or \"%s\"", shown(name, seen), name_a, name_b), NULL;
         return fail(r, "header.name is \"%s\", expected \"%s\"", shown(name, seen), name_a), NULL;
     }
     if (!expect_string(header, "header", "payloadVersion", "3", r))
@@ -508,15 +554,15 @@ int sim_validate_sdae(const json_t *root, sim_sdae *out, char *why, size_t whyle
     clear(&r);
     if (!(event = get_event(root, &r)))
         return 0;
-    if (!check_header(event, "Alexa.SimpleSetup", "AddOrUpdateDeviceAssociationReport", NULL, NULL, &v.message_id,
-                      &r))
+    if (!check_header(event, "Alexa.SimpleSetup", "AddOrUpdateDeviceAssociationReport", NULL, NULL, &v.message_id, &r))
         return 0;
     if (!(payload = get_object(event, "", "payload", &r)) || !(v.scope_token = get_scope_token(payload, &r)))
         return 0;
     if (!(device = get_single_device(payload, &r)))
         return 0;
     if (!(v.session_token = get_string(device, "payload.device", "sessionToken", 1, SIM_DEVICE_TOKEN_MAX, &r)) ||
-        !(v.signature = get_signature(device, &r)) || !(v.device_id = get_device_id(device, "payload.device", "id", &r)) ||
+        !(v.signature = get_signature(device, &r)) ||
+        !(v.device_id = get_device_id(device, "payload.device", "id", &r)) ||
         !(v.naming_categories =
               get_categories(device, "payload.device", "namingCategories", SIM_NAMING_CATEGORIES_MAX, &r)))
         return 0;
@@ -692,14 +738,12 @@ static sim_skill_verdict judge_error_payload(sim_directive_kind kind, const json
         return fail(r, "payload.type is \"%s\", expected \"ACCEPT_GRANT_FAILED\"", shown(type, seen)),
                SIM_SKILL_RESPONSE_INVALID;
     if (kind == SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE && !sim_alexa_error_type_known(type))
-        return fail(r, "payload.type \"%s\" is not an Alexa error type", shown(type, seen)),
-               SIM_SKILL_RESPONSE_INVALID;
+        return fail(r, "payload.type \"%s\" is not an Alexa error type", shown(type, seen)), SIM_SKILL_RESPONSE_INVALID;
     fail(r, "%s: %s", type, message);
     return SIM_SKILL_RESPONSE_ERROR;
 }
 
-static sim_skill_verdict judge_associate_customer_device(const json_t *root, const char *correlation_token,
-                                                         reason *r)
+static sim_skill_verdict judge_associate_customer_device(const json_t *root, const char *correlation_token, reason *r)
 {
     const json_t *event = get_event(root, r), *header, *payload, *context;
     const char *name;
@@ -716,8 +760,7 @@ static sim_skill_verdict judge_associate_customer_device(const json_t *root, con
     context = json_object_get(root, "context");
     if (context && !json_is_object(context))
         return fail(r, "context must be an object, got %s", type_name(context)), SIM_SKILL_RESPONSE_INVALID;
-    return is_error ? judge_error_payload(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, payload, r)
-                    : SIM_SKILL_RESPONSE_OK;
+    return is_error ? judge_error_payload(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, payload, r) : SIM_SKILL_RESPONSE_OK;
 }
 
 /* AcceptGrant carries no correlation token, so one in the answer is optional and not compared. */
@@ -727,8 +770,8 @@ static sim_skill_verdict judge_accept_grant(const json_t *root, reason *r)
     const char *name;
 
     if (!event ||
-        !(header = check_header(event, "Alexa.Authorization", "AcceptGrant.Response", "ErrorResponse", &name, NULL,
-                                r)) ||
+        !(header =
+              check_header(event, "Alexa.Authorization", "AcceptGrant.Response", "ErrorResponse", &name, NULL, r)) ||
         !check_correlation_token(header, NULL, 0, r) || !(payload = get_object(event, "", "payload", r)))
         return SIM_SKILL_RESPONSE_INVALID;
     if (strcmp(name, "ErrorResponse") == 0)
@@ -755,16 +798,13 @@ sim_skill_verdict sim_judge_skill_response(sim_directive_kind kind, const char *
                SIM_SKILL_RESPONSE_INVALID;
     root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
     if (!root)
-        return fail(&r, "the response body is not JSON: %s (line %d, column %d)", err.text, err.line,
-                    err.column),
+        return fail(&r, "the response body is not JSON: %s (line %d, column %d)", err.text, err.line, err.column),
                SIM_SKILL_RESPONSE_INVALID;
     switch (kind) {
     case SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE:
         verdict = judge_associate_customer_device(root, correlation_token, &r);
         break;
-    case SIM_DIRECTIVE_ACCEPT_GRANT:
-        verdict = judge_accept_grant(root, &r);
-        break;
+    case SIM_DIRECTIVE_ACCEPT_GRANT: verdict = judge_accept_grant(root, &r); break;
     default:
         verdict = SIM_SKILL_RESPONSE_INVALID;
         fail(&r, "unknown directive kind %d", (int)kind);

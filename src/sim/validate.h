@@ -45,10 +45,10 @@ sim_event_kind sim_event_classify(const json_t *root);
 /* A validated SDAE, borrowed from the JSON it was read from. */
 typedef struct sim_sdae {
     const char *message_id;
-    const char *scope_token;       /* payload.scope.token */
-    const char *session_token;     /* payload.device.sessionToken */
-    const char *signature;         /* payload.device.signature (base64, not yet decoded) */
-    const char *device_id;         /* payload.device.id */
+    const char *scope_token;         /* payload.scope.token */
+    const char *session_token;       /* payload.device.sessionToken */
+    const char *signature;           /* payload.device.signature (base64, not yet decoded) */
+    const char *device_id;           /* payload.device.id */
     const json_t *naming_categories; /* payload.device.namingCategories, a non-empty array of known categories */
 } sim_sdae;
 
@@ -89,9 +89,9 @@ typedef enum sim_directive_kind {
 } sim_directive_kind;
 
 typedef enum sim_skill_verdict {
-    SIM_SKILL_RESPONSE_OK = 0,    /* well-formed success for that directive */
-    SIM_SKILL_RESPONSE_ERROR,     /* well-formed error response: valid, but the skill refused */
-    SIM_SKILL_RESPONSE_INVALID,   /* counts as INVALID_SKILL_RESPONSE_EXCEPTION */
+    SIM_SKILL_RESPONSE_OK = 0,  /* well-formed success for that directive */
+    SIM_SKILL_RESPONSE_ERROR,   /* well-formed error response: valid, but the skill refused */
+    SIM_SKILL_RESPONSE_INVALID, /* counts as INVALID_SKILL_RESPONSE_EXCEPTION */
 } sim_skill_verdict;
 
 /* Judges the body of a skill's synchronous answer the way Alexa does (the HTTP

@@ -1,8 +1,10 @@
 /* test_crypto.c - unit tests for random values, hashing, base64 and ECDSA P-256 keys. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
 #include <stdlib.h>
@@ -20,8 +22,8 @@
 
 static EVP_PKEY *gen(const char *type, const char *curve)
 {
-    EVP_PKEY *k = curve ? EVP_PKEY_Q_keygen(NULL, NULL, type, curve)
-                        : EVP_PKEY_Q_keygen(NULL, NULL, type, (size_t)2048);
+    EVP_PKEY *k =
+        curve ? EVP_PKEY_Q_keygen(NULL, NULL, type, curve) : EVP_PKEY_Q_keygen(NULL, NULL, type, (size_t)2048);
     assert_non_null(k);
     return k;
 }
@@ -71,15 +73,11 @@ static void assert_rejected(const char *b64)
     assert_int_equal(len, 0);
 }
 
-static int is_hex_lower(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
+static int is_hex_lower(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 static int is_b64url(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'
-           || c == '_';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 /* ---- hashing ---------------------------------------------------------------- */
@@ -87,9 +85,9 @@ static int is_b64url(char c)
 static void test_sha256_vectors(void **state)
 {
     (void)state;
-    static const uint8_t abc[32] = {
-        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
-        0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+    static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+                                    0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+                                    0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
     uint8_t d[32];
     wss_sha256("abc", 3, d);
     assert_memory_equal(d, abc, 32);
@@ -177,8 +175,13 @@ static void test_random_token(void **state)
 /* ---- base64 ----------------------------------------------------------------- */
 
 static const char *const RFC4648[][2] = {
-    {"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
-    {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
 };
 
 static void test_base64_rfc4648(void **state)
@@ -197,9 +200,8 @@ static void test_base64_rejects(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "Zg=", "Zg==\n", "Z===", "Zh==", "!!!!", "Zg", "Zm8", "Zm9=", "=Zg=", "Zg==Zg==",
-        "Zm=v", " Zm9v", "Zm9v ", "Zm9v\n", "Zm9v\r\n", "Zm-_", "====", "Zm9vYmFy=",
-        "Zm9vYg===", "Zm9vY===",
+        "Zg=",  "Zg==\n", "Z===",  "Zh==",   "!!!!",     "Zg",   "Zm8",  "Zm9=",      "=Zg=",      "Zg==Zg==",
+        "Zm=v", " Zm9v",  "Zm9v ", "Zm9v\n", "Zm9v\r\n", "Zm-_", "====", "Zm9vYmFy=", "Zm9vYg===", "Zm9vY===",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_rejected(bad[i]);
@@ -318,9 +320,7 @@ static void test_parse_compressed_spki(void **state)
     (void)state;
     EVP_PKEY *ossl = gen("EC", "P-256");
     char *full = spki_b64(ossl, NULL);
-    assert_int_equal(EVP_PKEY_set_utf8_string_param(ossl, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-                                                    "compressed"),
-                     1);
+    assert_int_equal(EVP_PKEY_set_utf8_string_param(ossl, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"), 1);
     int derlen = 0;
     char *compressed = spki_b64(ossl, &derlen);
     assert_int_equal(derlen, 59);
@@ -375,9 +375,8 @@ static void test_reject_other_keys(void **state)
 
     /* P-256 spelled out as explicit parameters rather than the named curve. */
     EVP_PKEY *explicit = gen("EC", "P-256");
-    assert_int_equal(EVP_PKEY_set_utf8_string_param(explicit, OSSL_PKEY_PARAM_EC_ENCODING,
-                                                    OSSL_PKEY_EC_ENCODING_EXPLICIT),
-                     1);
+    assert_int_equal(
+        EVP_PKEY_set_utf8_string_param(explicit, OSSL_PKEY_PARAM_EC_ENCODING, OSSL_PKEY_EC_ENCODING_EXPLICIT), 1);
     assert_public_rejected(explicit);
     EVP_PKEY_free(explicit);
 }
@@ -386,7 +385,10 @@ static void test_reject_malformed_public(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "", "not base64", "AAAA", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+        "",
+        "not base64",
+        "AAAA",
+        "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
     };
     wss_crypto_key *k = NULL;
     char err[128];
@@ -443,8 +445,7 @@ static void test_private_pem_forms(void **state)
 
     /* An encrypted key is refused, never prompted for. */
     bio = BIO_new(BIO_s_mem());
-    assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, ossl, EVP_aes_256_cbc(), "pw", 2, NULL, NULL),
-                     1);
+    assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, ossl, EVP_aes_256_cbc(), "pw", 2, NULL, NULL), 1);
     n = BIO_get_mem_data(bio, &data);
     char *enc = strndup(data, (size_t)n);
     BIO_free(bio);
@@ -478,9 +479,7 @@ static void test_private_pem_mismatched_point(void **state)
     assert_true(len > 65);
     unsigned char point[65];
     size_t plen = 0;
-    assert_int_equal(EVP_PKEY_get_octet_string_param(b, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point,
-                                                     &plen),
-                     1);
+    assert_int_equal(EVP_PKEY_get_octet_string_param(b, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &plen), 1);
     assert_int_equal(plen, 65);
     assert_int_equal(der[len - 65], 0x04);
     memcpy(der + len - 65, point, 65);
@@ -523,8 +522,7 @@ static void test_sign_verify(void **state)
     assert_int_equal(wss_ecdsa_verify_b64(k, msg, strlen(msg), sig), WSS_OK);
 
     assert_int_equal(wss_ecdsa_verify_b64(other, msg, strlen(msg), sig), WSS_ERR_VERIFY);
-    assert_int_equal(wss_ecdsa_verify_b64(pub, "device.signature paylOad", strlen(msg), sig),
-                     WSS_ERR_VERIFY);
+    assert_int_equal(wss_ecdsa_verify_b64(pub, "device.signature paylOad", strlen(msg), sig), WSS_ERR_VERIFY);
     assert_int_equal(wss_ecdsa_verify_b64(pub, msg, strlen(msg) - 1, sig), WSS_ERR_VERIFY);
 
     /* A public-only key cannot sign. */

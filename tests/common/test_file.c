@@ -1,8 +1,10 @@
 /* test_file.c - unit tests for whole-file reads, atomic writes and wss_mkdir. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
 #include <dirent.h>

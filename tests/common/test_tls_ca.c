@@ -1,8 +1,10 @@
 /* test_tls_ca.c - unit tests for the local CA and server certificate (wss_tls_ensure). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
 #include <dirent.h>
@@ -172,13 +174,12 @@ static void plant_server_cert(const char *dir, EVP_PKEY *signer, X509 *issuer, l
     assert_non_null(X509_gmtime_adj(X509_getm_notBefore(c), -3600));
     assert_non_null(X509_gmtime_adj(X509_getm_notAfter(c), days * 24 * 3600));
     assert_int_equal(X509_set_pubkey(c, key), 1);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC,
-                               (const unsigned char *)"localhost", -1, -1, 0);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1,
+                               0);
     assert_int_equal(X509_set_issuer_name(c, X509_get_subject_name(issuer)), 1);
     X509V3_CTX v3;
     X509V3_set_ctx(&v3, issuer, c, NULL, NULL, 0);
-    X509_EXTENSION *san = X509V3_EXT_nconf_nid(NULL, &v3, NID_subject_alt_name,
-                                               "DNS:localhost,IP:127.0.0.1");
+    X509_EXTENSION *san = X509V3_EXT_nconf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
     assert_non_null(san);
     assert_int_equal(X509_add_ext(c, san, -1), 1);
     X509_EXTENSION_free(san);
@@ -239,9 +240,7 @@ static void test_certificate_contents(void **state)
 
     /* P-256 keys on both. */
     char group[64];
-    assert_int_equal(EVP_PKEY_get_utf8_string_param(X509_get0_pubkey(srv), "group", group,
-                                                    sizeof group, NULL),
-                     1);
+    assert_int_equal(EVP_PKEY_get_utf8_string_param(X509_get0_pubkey(srv), "group", group, sizeof group, NULL), 1);
     assert_string_equal(group, "prime256v1");
 
     /* Server certificates live a year, the CA ten. */
@@ -411,8 +410,7 @@ static void test_ca_key_without_cert_is_replaced(void **state)
 static void test_repeated_hosts_listed_once(void **state)
 {
     const char *dir = *state;
-    static const char *const hosts[] = {"127.0.0.1", "localhost", "127.0.0.1", "::1",
-                                        "LOCALHOST", "0:0::1", NULL};
+    static const char *const hosts[] = {"127.0.0.1", "localhost", "127.0.0.1", "::1", "LOCALHOST", "0:0::1", NULL};
     ensure(dir, hosts);
     X509 *srv = load_cert(dir, "server.pem");
     GENERAL_NAMES *names = X509_get_ext_d2i(srv, NID_subject_alt_name, NULL, NULL);

@@ -39,10 +39,7 @@ void e2e_sleep_ms(long ms)
         ;
 }
 
-void e2e_message_id(char out[37])
-{
-    assert_int_equal(wss_uuid4(out), WSS_OK);
-}
+void e2e_message_id(char out[37]) { assert_int_equal(wss_uuid4(out), WSS_OK); }
 
 static pthread_once_t httpc_once = PTHREAD_ONCE_INIT;
 static void httpc_init(void) { wss_httpc_global_init(); }
@@ -130,8 +127,9 @@ static void skill_answer(e2e_skill_mode mode, const json_t *doc, wss_http_respon
     json_t *event;
 
     if (mode == E2E_SKILL_NOT_JSON) {
-        wss_http_reply_text(resp, 200, "<!DOCTYPE html><html><head><title>Oops</title></head>"
-                                       "<body><h1>Something went wrong</h1></body></html>");
+        wss_http_reply_text(resp, 200,
+                            "<!DOCTYPE html><html><head><title>Oops</title></head>"
+                            "<body><h1>Something went wrong</h1></body></html>");
         resp->content_type = "text/html";
         return;
     }
@@ -142,19 +140,18 @@ static void skill_answer(e2e_skill_mode mode, const json_t *doc, wss_http_respon
         correlation = wrong;
     }
     if (grant && mode == E2E_SKILL_ERROR_RESPONSE)
-        event = json_pack("{s:o, s:{s:s, s:s}}", "header",
-                          answer_header("Alexa.Authorization", "ErrorResponse", NULL, 1), "payload", "type",
-                          "ACCEPT_GRANT_FAILED", "message", "the test skill refuses the grant");
+        event =
+            json_pack("{s:o, s:{s:s, s:s}}", "header", answer_header("Alexa.Authorization", "ErrorResponse", NULL, 1),
+                      "payload", "type", "ACCEPT_GRANT_FAILED", "message", "the test skill refuses the grant");
     else if (grant)
-        event = json_pack("{s:o, s:{}}", "header",
-                          answer_header("Alexa.Authorization", "AcceptGrant.Response", NULL,
-                                        mode != E2E_SKILL_MALFORMED),
-                          "payload");
+        event = json_pack(
+            "{s:o, s:{}}", "header",
+            answer_header("Alexa.Authorization", "AcceptGrant.Response", NULL, mode != E2E_SKILL_MALFORMED), "payload");
     else if (mode == E2E_SKILL_ERROR_RESPONSE)
-        event = json_pack("{s:o, s:{s:s}, s:{s:s, s:s}}", "header",
-                          answer_header("Alexa", "ErrorResponse", correlation, 1), "endpoint", "endpointId",
-                          device_id ? device_id : "unknown", "payload", "type", "NO_SUCH_ENDPOINT", "message",
-                          "the test skill does not know this device");
+        event =
+            json_pack("{s:o, s:{s:s}, s:{s:s, s:s}}", "header", answer_header("Alexa", "ErrorResponse", correlation, 1),
+                      "endpoint", "endpointId", device_id ? device_id : "unknown", "payload", "type",
+                      "NO_SUCH_ENDPOINT", "message", "the test skill does not know this device");
     else
         event = json_pack("{s:o, s:{s:s}, s:{}}", "header",
                           answer_header("Alexa", "Response", correlation, mode != E2E_SKILL_MALFORMED), "endpoint",
@@ -225,7 +222,8 @@ static json_t *find_locked(e2e_skill *k, const char *name, size_t index, size_t 
 {
     size_t i, seen = 0;
     json_t *doc, *found = NULL;
-    json_array_foreach(k->received, i, doc) {
+    json_array_foreach(k->received, i, doc)
+    {
         const char *n = e2e_jstr(doc, "directive.header.name");
         if (name && (!n || strcmp(n, name) != 0))
             continue;
@@ -325,8 +323,8 @@ void e2e_sim_print_log(const e2e_sim *s)
     const char *from = text;
     if (len > 6000)
         from = text + len - 6000;
-    print_error("---- emulator log (%s), last %zu bytes ----\n%s\n---- end of log ----\n", s->log_path,
-                strlen(from), from);
+    print_error("---- emulator log (%s), last %zu bytes ----\n%s\n---- end of log ----\n", s->log_path, strlen(from),
+                from);
     free(text);
 }
 
@@ -682,8 +680,8 @@ char *e2e_client_token(e2e_sim *s)
 {
     pthread_once(&httpc_once, httpc_init);
     char err[1024];
-    char *token = sim_client_lwa_token(&s->client, s->client_id, s->client_secret, E2E_SCOPE_ASSOCIATION, err,
-                                       sizeof err);
+    char *token =
+        sim_client_lwa_token(&s->client, s->client_id, s->client_secret, E2E_SCOPE_ASSOCIATION, err, sizeof err);
     if (!token)
         fail_msg("no client_credentials token: %s", err);
     return token;
@@ -692,8 +690,9 @@ char *e2e_client_token(e2e_sim *s)
 void e2e_exchange_code(e2e_sim *s, const char *code, char **access, char **refresh)
 {
     e2e_resp r;
-    e2e_lwa_json(s, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code", code, "client_id",
-                              s->client_id, "client_secret", s->client_secret),
+    e2e_lwa_json(s,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code", code, "client_id",
+                           s->client_id, "client_secret", s->client_secret),
                  &r);
     e2e_assert_status(&r, 200);
     assert_non_null(e2e_jstr(r.json, "access_token"));
@@ -718,8 +717,8 @@ void e2e_device_setup(e2e_sim *s, e2e_device *d, const char *dsn, const char *cu
                             201));
     free(pem);
     if (customer_id)
-        json_decref(e2e_control(s, "POST", "/purchases",
-                                json_pack("{s:s, s:s}", "dsn", dsn, "customer_id", customer_id), 201));
+        json_decref(
+            e2e_control(s, "POST", "/purchases", json_pack("{s:s, s:s}", "dsn", dsn, "customer_id", customer_id), 201));
     json_t *st = e2e_control(s, "POST", "/session-tokens", json_pack("{s:s}", "dsn", dsn), 201);
     const char *token = e2e_jstr(st, "session_token");
     assert_non_null(token);
@@ -759,16 +758,16 @@ json_t *e2e_discovery_report(const char *token, const char *endpoint_id, const c
 {
     char id[37];
     e2e_message_id(id);
-    json_t *ev = json_pack(
-        "{s:{s:{s:s, s:s, s:s, s:s}, s:{s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s, s:[s], s:[{s:s, s:s, s:s},"
-        " {s:s, s:s, s:s, s:{s:[{s:s}], s:b, s:b}}]}]}}}",
-        "event", "header", "namespace", "Alexa.Discovery", "name", "AddOrUpdateReport", "payloadVersion", "3",
-        "messageId", id, "payload", "scope", "type", "BearerToken", "token", token, "endpoints", "endpointId",
-        endpoint_id, "manufacturerName", "openwss e2e", "friendlyName", friendly_name, "description",
-        "A switch set up with Wi-Fi Simple Setup", "displayCategories", "SWITCH", "capabilities", "type",
-        "AlexaInterface", "interface", "Alexa", "version", "3", "type", "AlexaInterface", "interface",
-        "Alexa.PowerController", "version", "3", "properties", "supported", "name", "powerState", "proactivelyReported",
-        1, "retrievable", 1);
+    json_t *ev =
+        json_pack("{s:{s:{s:s, s:s, s:s, s:s}, s:{s:{s:s, s:s}, s:[{s:s, s:s, s:s, s:s, s:[s], s:[{s:s, s:s, s:s},"
+                  " {s:s, s:s, s:s, s:{s:[{s:s}], s:b, s:b}}]}]}}}",
+                  "event", "header", "namespace", "Alexa.Discovery", "name", "AddOrUpdateReport", "payloadVersion", "3",
+                  "messageId", id, "payload", "scope", "type", "BearerToken", "token", token, "endpoints", "endpointId",
+                  endpoint_id, "manufacturerName", "openwss e2e", "friendlyName", friendly_name, "description",
+                  "A switch set up with Wi-Fi Simple Setup", "displayCategories", "SWITCH", "capabilities", "type",
+                  "AlexaInterface", "interface", "Alexa", "version", "3", "type", "AlexaInterface", "interface",
+                  "Alexa.PowerController", "version", "3", "properties", "supported", "name", "powerState",
+                  "proactivelyReported", 1, "retrievable", 1);
     assert_non_null(ev);
     return ev;
 }
@@ -820,7 +819,8 @@ static json_t *association_in(const json_t *answer, const char *device_id)
 {
     size_t i;
     json_t *a;
-    json_array_foreach(json_object_get(answer, "associations"), i, a) {
+    json_array_foreach(json_object_get(answer, "associations"), i, a)
+    {
         const char *id = e2e_jstr(a, "device_id");
         if (id && strcmp(id, device_id) == 0)
             return a;

@@ -16,9 +16,9 @@
 #define WSS_E2E_HARNESS_H
 
 #include <jansson.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -59,14 +59,14 @@ void e2e_assert_jstr_at(const json_t *root, const char *path, const char *expect
 /* ------------------------------------------------------------ the test skill */
 
 typedef enum e2e_skill_mode {
-    E2E_SKILL_GOOD = 0,         /* the right Alexa.Response (or AcceptGrant.Response) */
-    E2E_SKILL_WRONG_CORRELATION,/* a right Alexa.Response with another correlationToken */
-    E2E_SKILL_HTTP_500,         /* status 500, with an otherwise right body */
-    E2E_SKILL_NOT_JSON,         /* status 200 with an HTML page */
-    E2E_SKILL_SLOW,             /* the right answer, E2E_SLOW_MS late */
-    E2E_SKILL_ERROR_RESPONSE,   /* a well-formed Alexa.ErrorResponse NO_SUCH_ENDPOINT
-                                   (ACCEPT_GRANT_FAILED for AcceptGrant) */
-    E2E_SKILL_MALFORMED,        /* a right Alexa.Response without header.messageId */
+    E2E_SKILL_GOOD = 0,          /* the right Alexa.Response (or AcceptGrant.Response) */
+    E2E_SKILL_WRONG_CORRELATION, /* a right Alexa.Response with another correlationToken */
+    E2E_SKILL_HTTP_500,          /* status 500, with an otherwise right body */
+    E2E_SKILL_NOT_JSON,          /* status 200 with an HTML page */
+    E2E_SKILL_SLOW,              /* the right answer, E2E_SLOW_MS late */
+    E2E_SKILL_ERROR_RESPONSE,    /* a well-formed Alexa.ErrorResponse NO_SUCH_ENDPOINT
+                                    (ACCEPT_GRANT_FAILED for AcceptGrant) */
+    E2E_SKILL_MALFORMED,         /* a right Alexa.Response without header.messageId */
 } e2e_skill_mode;
 
 typedef struct e2e_skill e2e_skill;
@@ -98,7 +98,7 @@ typedef struct e2e_sim {
     pid_t pid;              /* 0 when not running */
     int starts;
     /* From credentials.json, refreshed at every start. */
-    sim_client client;      /* base URL, CA file, control token, the whole document */
+    sim_client client; /* base URL, CA file, control token, the whole document */
     char base_url[300];
     char ca_file[4096];
     char control_token[256];
@@ -163,7 +163,7 @@ typedef struct e2e_resp {
     long status;
     char *body;
     size_t len;
-    json_t *json;           /* the body parsed as JSON, or NULL */
+    json_t *json; /* the body parsed as JSON, or NULL */
     char retry_after[32];
     char content_type[128];
 } e2e_resp;
@@ -209,9 +209,9 @@ void e2e_exchange_code(e2e_sim *s, const char *code, char **access, char **refre
 
 typedef struct e2e_device {
     char dsn[65];
-    char device_id[200];      /* DSN joined with the session token's unique part */
+    char device_id[200]; /* DSN joined with the session token's unique part */
     char session_token[160];
-    char *signature;          /* base64 DER ECDSA of session_token by key */
+    char *signature; /* base64 DER ECDSA of session_token by key */
     wss_crypto_key *key;
 } e2e_device;
 

@@ -169,7 +169,8 @@ static int has_endpoint(const json_t *answer, void *ctx)
     const char *id = ctx;
     size_t i;
     json_t *dev;
-    json_array_foreach(json_object_get(answer, "devices"), i, dev) {
+    json_array_foreach(json_object_get(answer, "devices"), i, dev)
+    {
         const char *eid = e2e_jstr(dev, "endpoint_id");
         if (eid && strcmp(eid, id) == 0)
             return 1;

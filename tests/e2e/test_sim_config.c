@@ -97,8 +97,9 @@ static void config_default_rate_limit_applies(void **state)
 static void config_faults_apply_from_start(void **state)
 {
     e2e_world *w = *state;
-    json_object_set_new(w->config, "faults", json_pack("[{s:s, s:s, s:[i, i]}]", "route", "events", "client",
-                                                       E2E_CLIENT_ID, "schedule", 503, 0));
+    json_object_set_new(
+        w->config, "faults",
+        json_pack("[{s:s, s:s, s:[i, i]}]", "route", "events", "client", E2E_CLIENT_ID, "schedule", 503, 0));
     e2e_world_start(w);
     char *token = e2e_client_token(&w->sim);
     e2e_resp r;

@@ -54,10 +54,10 @@ static void gateway_400_malformed_json(void **state)
     ready rd;
     get_ready(w, &rd, "GW-400-JSON");
     static const char *const bodies[] = {
-        "{\"event\": {\"header\": {\"namespace\": \"Alexa.SimpleSetup\"",  /* cut short */
-        "{event: {}}",                                                   /* not JSON */
-        "[\"event\"]",                                                   /* JSON, not an object */
-        "",                                                              /* nothing */
+        "{\"event\": {\"header\": {\"namespace\": \"Alexa.SimpleSetup\"", /* cut short */
+        "{event: {}}",                                                    /* not JSON */
+        "[\"event\"]",                                                    /* JSON, not an object */
+        "",                                                               /* nothing */
     };
     for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
         e2e_resp r;
@@ -111,14 +111,20 @@ static void gateway_401_no_token(void **state)
     char auth[2048];
     snprintf(auth, sizeof auth, "Authorization: Basic %s", rd.token);
     const char *headers[] = {auth, NULL};
-    wss_httpc_request req = {.method = "POST", .body = text, .body_len = strlen(text), .headers = headers,
-                             .ca_file = w->sim.ca_file, .timeout_ms = 10000};
+    wss_httpc_request req = {.method = "POST",
+                             .body = text,
+                             .body_len = strlen(text),
+                             .headers = headers,
+                             .ca_file = w->sim.ca_file,
+                             .timeout_ms = 10000};
     char url[400], err[256];
     snprintf(url, sizeof url, "%s/v3/events", w->sim.base_url);
     req.url = url;
     wss_httpc_response resp;
     assert_int_equal(wss_httpc_perform(&req, &resp, err, sizeof err), WSS_OK);
-    e2e_resp r = {.status = resp.status, .body = resp.body, .len = resp.body_len,
+    e2e_resp r = {.status = resp.status,
+                  .body = resp.body,
+                  .len = resp.body_len,
                   .json = json_loadb(resp.body, resp.body_len, 0, NULL)};
     memcpy(r.content_type, resp.content_type, sizeof r.content_type);
     e2e_assert_exception(&r, 401, "INVALID_ACCESS_TOKEN_EXCEPTION");

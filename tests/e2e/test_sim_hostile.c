@@ -123,8 +123,11 @@ static void hostile_paths_and_headers_are_refused(void **state)
     e2e_world *w = *state;
     e2e_world_start(w);
     static const char *const paths[] = {
-        "/control/v1/customers/../../etc/passwd", "/control/v1/%00", "/control/v1/a/b/c/d/e/f/g/h",
-        "/control/v1/skills/%27%3B%20DROP%20TABLE%20skills%3B--/requests", "/v3/events/../auth/o2/token",
+        "/control/v1/customers/../../etc/passwd",
+        "/control/v1/%00",
+        "/control/v1/a/b/c/d/e/f/g/h",
+        "/control/v1/skills/%27%3B%20DROP%20TABLE%20skills%3B--/requests",
+        "/v3/events/../auth/o2/token",
         "/nowhere",
     };
     for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {

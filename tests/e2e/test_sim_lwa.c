@@ -51,9 +51,9 @@ static void lwa_client_credentials_json_body(void **state)
     e2e_world_start(w);
     e2e_resp r;
     /* The seed's sample request, field for field. */
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
-                                    w->sim.client_id, "client_secret", w->sim.client_secret, "scope",
-                                    E2E_SCOPE_ASSOCIATION),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id", w->sim.client_id,
+                           "client_secret", w->sim.client_secret, "scope", E2E_SCOPE_ASSOCIATION),
                  &r);
     assert_token_response(&r, E2E_SCOPE_ASSOCIATION, 1800);
     assert_null(e2e_jget(r.json, "refresh_token"));
@@ -92,15 +92,16 @@ static void lwa_wrong_secret_is_invalid_client_401(void **state)
     e2e_world *w = *state;
     e2e_world_start(w);
     e2e_resp r;
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
-                                    w->sim.client_id, "client_secret", "amzn1.oa2-cs.v1.not-the-secret", "scope",
-                                    E2E_SCOPE_ASSOCIATION),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id", w->sim.client_id,
+                           "client_secret", "amzn1.oa2-cs.v1.not-the-secret", "scope", E2E_SCOPE_ASSOCIATION),
                  &r);
     assert_oauth_error(&r, 401, "invalid_client");
     e2e_resp_free(&r);
     /* Without a secret at all. */
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
-                                    w->sim.client_id, "scope", E2E_SCOPE_ASSOCIATION),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id", w->sim.client_id,
+                           "scope", E2E_SCOPE_ASSOCIATION),
                  &r);
     assert_oauth_error(&r, 401, "invalid_client");
     e2e_resp_free(&r);
@@ -111,9 +112,10 @@ static void lwa_unknown_client_is_invalid_client_401(void **state)
     e2e_world *w = *state;
     e2e_world_start(w);
     e2e_resp r;
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
-                                    "amzn1.application-oa2-client.NOSUCHCLIENT", "client_secret",
-                                    w->sim.client_secret, "scope", E2E_SCOPE_ASSOCIATION),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
+                           "amzn1.application-oa2-client.NOSUCHCLIENT", "client_secret", w->sim.client_secret, "scope",
+                           E2E_SCOPE_ASSOCIATION),
                  &r);
     assert_oauth_error(&r, 401, "invalid_client");
     e2e_resp_free(&r);
@@ -124,9 +126,10 @@ static void lwa_unsupported_grant_type_400(void **state)
     e2e_world *w = *state;
     e2e_world_start(w);
     e2e_resp r;
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "grant_type", "password", "client_id",
-                                    w->sim.client_id, "client_secret", w->sim.client_secret, "username", "someone",
-                                    "password", "secret", "scope", E2E_SCOPE_ASSOCIATION),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "grant_type", "password", "client_id", w->sim.client_id,
+                           "client_secret", w->sim.client_secret, "username", "someone", "password", "secret", "scope",
+                           E2E_SCOPE_ASSOCIATION),
                  &r);
     assert_oauth_error(&r, 400, "unsupported_grant_type");
     e2e_resp_free(&r);
@@ -140,15 +143,17 @@ static void lwa_invalid_scope_400(void **state)
                                          "alexa::device_association_report:write extra"};
     e2e_resp r;
     for (size_t i = 0; i < sizeof scopes / sizeof *scopes; i++) {
-        e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
-                                        w->sim.client_id, "client_secret", w->sim.client_secret, "scope", scopes[i]),
+        e2e_lwa_json(&w->sim,
+                     json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
+                               w->sim.client_id, "client_secret", w->sim.client_secret, "scope", scopes[i]),
                      &r);
         assert_oauth_error(&r, 400, "invalid_scope");
         e2e_resp_free(&r);
     }
     /* No scope at all. */
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
-                                    w->sim.client_id, "client_secret", w->sim.client_secret),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id", w->sim.client_id,
+                           "client_secret", w->sim.client_secret),
                  &r);
     assert_oauth_error(&r, 400, "invalid_scope");
     e2e_resp_free(&r);
@@ -184,8 +189,9 @@ static void lwa_authorization_code_then_refresh_token(void **state)
     e2e_resp_free(&r);
 
     /* refresh_token gives a new pair. */
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token", refresh1,
-                                    "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token", refresh1,
+                           "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
                  &r);
     assert_token_response(&r, E2E_SCOPE_ASYNC_EVENT, 3600);
     assert_non_null(e2e_jstr(r.json, "refresh_token"));
@@ -231,15 +237,16 @@ static void lwa_reused_code_is_invalid_grant(void **state)
     e2e_exchange_code(&w->sim, code, &access, NULL);
     free(access);
     e2e_resp r;
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code", code,
-                                    "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code", code, "client_id",
+                           w->sim.client_id, "client_secret", w->sim.client_secret),
                  &r);
     assert_oauth_error(&r, 400, "invalid_grant");
     e2e_resp_free(&r);
     /* A code never issued either. */
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code",
-                                    "ANcodeNeverIssued", "client_id", w->sim.client_id, "client_secret",
-                                    w->sim.client_secret),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code", "ANcodeNeverIssued",
+                           "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
                  &r);
     assert_oauth_error(&r, 400, "invalid_grant");
     e2e_resp_free(&r);
@@ -257,8 +264,9 @@ static void lwa_expired_code_is_invalid_grant(void **state)
     assert_non_null(code);
     e2e_advance_clock(&w->sim, 121);
     e2e_resp r;
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code", code,
-                                    "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code", code, "client_id",
+                           w->sim.client_id, "client_secret", w->sim.client_secret),
                  &r);
     assert_oauth_error(&r, 400, "invalid_grant");
     e2e_resp_free(&r);
@@ -271,9 +279,9 @@ static void lwa_injected_503_then_recovers(void **state)
     e2e_world_start(w);
     e2e_add_fault(&w->sim, json_pack("{s:s, s:[i]}", "route", "lwa", "schedule", 503));
     e2e_resp r;
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id",
-                                    w->sim.client_id, "client_secret", w->sim.client_secret, "scope",
-                                    E2E_SCOPE_ASSOCIATION),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "client_credentials", "client_id", w->sim.client_id,
+                           "client_secret", w->sim.client_secret, "scope", E2E_SCOPE_ASSOCIATION),
                  &r);
     assert_oauth_error(&r, 503, "temporarily_unavailable");
     e2e_resp_free(&r);
@@ -290,8 +298,9 @@ static void lwa_refresh_token_reusable_until_skill_disabled(void **state)
     e2e_link_customer(w, "maker-token-refresh", &access, &refresh);
     e2e_resp r;
     for (int i = 0; i < 2; i++) {
-        e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token",
-                                        refresh, "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
+        e2e_lwa_json(&w->sim,
+                     json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token", refresh,
+                               "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
                      &r);
         assert_token_response(&r, E2E_SCOPE_ASYNC_EVENT, 3600);
         e2e_resp_free(&r);
@@ -299,8 +308,9 @@ static void lwa_refresh_token_reusable_until_skill_disabled(void **state)
     char path[600];
     snprintf(path, sizeof path, "/customers/%s/skills/%s", w->sim.customer_id, w->sim.skill_id);
     json_decref(e2e_control(&w->sim, "DELETE", path, NULL, 200));
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token", refresh,
-                                    "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token", refresh, "client_id",
+                           w->sim.client_id, "client_secret", w->sim.client_secret),
                  &r);
     assert_oauth_error(&r, 400, "invalid_grant");
     e2e_resp_free(&r);
@@ -317,8 +327,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(lwa_unknown_client_is_invalid_client_401, e2e_world_setup, e2e_world_teardown),
         cmocka_unit_test_setup_teardown(lwa_unsupported_grant_type_400, e2e_world_setup, e2e_world_teardown),
         cmocka_unit_test_setup_teardown(lwa_invalid_scope_400, e2e_world_setup, e2e_world_teardown),
-        cmocka_unit_test_setup_teardown(lwa_authorization_code_then_refresh_token, e2e_world_setup,
-                                        e2e_world_teardown),
+        cmocka_unit_test_setup_teardown(lwa_authorization_code_then_refresh_token, e2e_world_setup, e2e_world_teardown),
         cmocka_unit_test_setup_teardown(lwa_reused_code_is_invalid_grant, e2e_world_setup, e2e_world_teardown),
         cmocka_unit_test_setup_teardown(lwa_refresh_token_reusable_until_skill_disabled, e2e_world_setup,
                                         e2e_world_teardown),

@@ -91,8 +91,9 @@ static void restart_keeps_tokens_and_control_token(void **state)
     /* The customer's access token from before the restart. */
     post_expect(w, access, e2e_discovery_report(access, "restart-endpoint", "Garage Switch"), 202, NULL);
     /* And the refresh token. */
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token", refresh,
-                                    "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token", refresh, "client_id",
+                           w->sim.client_id, "client_secret", w->sim.client_secret),
                  &r);
     e2e_assert_status(&r, 200);
     assert_non_null(e2e_jstr(r.json, "access_token"));

@@ -8,28 +8,27 @@
 
 /* The seed's "Sample AddOrUpdateDeviceAssociationReport", byte for byte as
  * published: note that it lacks the brace closing the top-level object. */
-static const char seed_sample[] =
-    "{\n"
-    "  \"event\": {\n"
-    "    \"header\": {\n"
-    "      \"namespace\": \"Alexa.SimpleSetup\",\n"
-    "      \"name\": \"AddOrUpdateDeviceAssociationReport\",\n"
-    "      \"payloadVersion\": \"3\",\n"
-    "      \"messageId\": \"abc-123-def-456\"\n"
-    "    },\n"
-    "    \"payload\": {\n"
-    "      \"scope\": {\n"
-    "        \"type\": \"BearerToken\",\n"
-    "        \"token\": \"access-token-from-Amazon\"\n"
-    "      },\n"
-    "      \"device\": {\n"
-    "        \"sessionToken\": \"WSS-session-token-obtained-during-provisioning\",\n"
-    "        \"signature\": \"sessionToken-signature\",\n"
-    "        \"id\": \"device-identifier\",\n"
-    "        \"namingCategories\": [\"SWITCH\"]\n"
-    "      }\n"
-    "    }\n"
-    "}\n";
+static const char seed_sample[] = "{\n"
+                                  "  \"event\": {\n"
+                                  "    \"header\": {\n"
+                                  "      \"namespace\": \"Alexa.SimpleSetup\",\n"
+                                  "      \"name\": \"AddOrUpdateDeviceAssociationReport\",\n"
+                                  "      \"payloadVersion\": \"3\",\n"
+                                  "      \"messageId\": \"abc-123-def-456\"\n"
+                                  "    },\n"
+                                  "    \"payload\": {\n"
+                                  "      \"scope\": {\n"
+                                  "        \"type\": \"BearerToken\",\n"
+                                  "        \"token\": \"access-token-from-Amazon\"\n"
+                                  "      },\n"
+                                  "      \"device\": {\n"
+                                  "        \"sessionToken\": \"WSS-session-token-obtained-during-provisioning\",\n"
+                                  "        \"signature\": \"sessionToken-signature\",\n"
+                                  "        \"id\": \"device-identifier\",\n"
+                                  "        \"namingCategories\": [\"SWITCH\"]\n"
+                                  "      }\n"
+                                  "    }\n"
+                                  "}\n";
 
 /* text with every occurrence of from replaced by to; malloc'd. */
 static char *replace_all(const char *text, const char *from, const char *to)
@@ -222,8 +221,8 @@ static void sdae_forbidden_device_id_characters_400(void **state)
     e2e_device d;
     e2e_device_setup(&w->sim, &d, "DEVICE-ID-CHARS", w->sim.customer_id);
     static const char *const bad[] = {
-        "dev/1", "dev.1", "dev!1", "dev,1", "dev+1", "dev%1", "dev*1", "dev<1>", "dev\"1", "dev'1",
-        "dev\\1", "dev\t1", "dev\n1", "d\xc3\xa9v", "dev|1", "dev(1)", "dev[1]", "dev{1}", "dev$1", "dev~1", "",
+        "dev/1",  "dev.1",  "dev!1",      "dev,1", "dev+1",  "dev%1",  "dev*1",  "dev<1>", "dev\"1", "dev'1", "dev\\1",
+        "dev\t1", "dev\n1", "d\xc3\xa9v", "dev|1", "dev(1)", "dev[1]", "dev{1}", "dev$1",  "dev~1",  "",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char id[37];
@@ -405,11 +404,11 @@ static void sdae_bad_header_or_categories_400(void **state)
     char *token = e2e_client_token(&w->sim);
     e2e_device d;
     e2e_device_setup(&w->sim, &d, "BAD-SHAPE", w->sim.customer_id);
-    const char *paths[] = {"event.header", "event.header", "event.header", "event.payload.scope",
-                           "event.payload.device", "event.payload.device"};
+    const char *paths[] = {"event.header",        "event.header",         "event.header",
+                           "event.payload.scope", "event.payload.device", "event.payload.device"};
     const char *keys[] = {"payloadVersion", "messageId", "namespace", "type", "namingCategories", "namingCategories"};
-    json_t *values[] = {json_string("2"), json_string("not a valid id!"), json_string("Alexa.Discovery"),
-                        json_string("Basic"), json_pack("[s]", "TOASTER"), json_array()};
+    json_t *values[] = {json_string("2"),     json_string("not a valid id!"), json_string("Alexa.Discovery"),
+                        json_string("Basic"), json_pack("[s]", "TOASTER"),    json_array()};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         json_t *ev = e2e_device_sdae(&d, token);
         json_object_set_new((json_t *)e2e_jget(ev, paths[i]), keys[i], values[i]);

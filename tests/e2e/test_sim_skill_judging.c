@@ -10,11 +10,11 @@
 #include "harness.h"
 
 typedef struct expectation {
-    const char *outcome;            /* of the CDAD's record */
+    const char *outcome; /* of the CDAD's record */
     const char *association_state;
-    long http_status;               /* the record's http_status */
-    const char *reason_contains;    /* NULL: the record has no reason */
-    long long ok, errors, invalid;  /* the skill's counters, AcceptGrant included */
+    long http_status;              /* the record's http_status */
+    const char *reason_contains;   /* NULL: the record has no reason */
+    long long ok, errors, invalid; /* the skill's counters, AcceptGrant included */
 } expectation;
 
 /* The record of the index-th judged request of a directive. */
@@ -22,7 +22,8 @@ static const json_t *record_of(const json_t *requests, const char *directive, si
 {
     size_t i, seen = 0;
     json_t *rec;
-    json_array_foreach(json_object_get(requests, "records"), i, rec) {
+    json_array_foreach(json_object_get(requests, "records"), i, rec)
+    {
         const char *d = e2e_jstr(rec, "directive");
         if (d && strcmp(d, directive) == 0 && seen++ == index)
             return rec;

@@ -73,13 +73,15 @@ static void log_never_contains_secrets(void **state)
     e2e_assert_exception(&r, 400, NULL);
     e2e_resp_free(&r);
     json_decref(ev);
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code", code,
-                                    "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "authorization_code", "code", code, "client_id",
+                           w->sim.client_id, "client_secret", w->sim.client_secret),
                  &r);
     e2e_assert_status(&r, 400);
     e2e_resp_free(&r);
-    e2e_lwa_json(&w->sim, json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token", refresh,
-                                    "client_id", w->sim.client_id, "client_secret", w->sim.client_secret),
+    e2e_lwa_json(&w->sim,
+                 json_pack("{s:s, s:s, s:s, s:s}", "grant_type", "refresh_token", "refresh_token", refresh, "client_id",
+                           w->sim.client_id, "client_secret", w->sim.client_secret),
                  &r);
     e2e_assert_status(&r, 200);
     e2e_resp_free(&r);

@@ -1,8 +1,10 @@
 /* test_validate.c - unit tests of the emulator's structural checks of Alexa messages. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+
+/* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -14,8 +16,7 @@
 #define WHY_MAX 256
 
 /* A DER ECDSA signature's shape, base64-encoded: what a device really sends. */
-#define SIGNATURE_B64 \
-    "MEUCIQBFQ0nkIvBSlxkerRPiHT21IOWr71IFXklkuC+yE/WToQIgBDpxh3TFcr2KJa2+sb/NXAJWrhHOz5+cP5JdDlK+r4k="
+#define SIGNATURE_B64 "MEUCIQBFQ0nkIvBSlxkerRPiHT21IOWr71IFXklkuC+yE/WToQIgBDpxh3TFcr2KJa2+sb/NXAJWrhHOz5+cP5JdDlK+r4k="
 
 /* The seed's sample AddOrUpdateDeviceAssociationReport, with a base64 signature. */
 static const char sdae_sample[] =
@@ -112,12 +113,12 @@ static char *repeat(char c, size_t n)
     return s;
 }
 
-#define assert_why(why, expected)                                                          \
-    do {                                                                                   \
-        if (!strstr((why), (expected)))                                                    \
-            fail_msg("reason \"%s\" does not contain \"%s\"", (why), (expected));          \
-        if (strchr((why), '\n'))                                                           \
-            fail_msg("reason \"%s\" is not one line", (why));                              \
+#define assert_why(why, expected)                                                                                      \
+    do {                                                                                                               \
+        if (!strstr((why), (expected)))                                                                                \
+            fail_msg("reason \"%s\" does not contain \"%s\"", (why), (expected));                                      \
+        if (strchr((why), '\n'))                                                                                       \
+            fail_msg("reason \"%s\" is not one line", (why));                                                          \
     } while (0)
 
 static void expect_sdae_refused(json_t *root, const char *expected)
@@ -169,8 +170,8 @@ static void expect_discovery_accepted(json_t *root, sim_event_kind kind, size_t 
 typedef struct mutation {
     const char *parent; /* dotted path of the object to change */
     const char *key;
-    const char *value;  /* JSON text; NULL deletes the key */
-    const char *why;    /* expected part of the reason */
+    const char *value; /* JSON text; NULL deletes the key */
+    const char *why;   /* expected part of the reason */
 } mutation;
 
 /* ------------------------------------------------------ simple predicates */
@@ -178,13 +179,13 @@ typedef struct mutation {
 static void test_device_id_valid(void **state)
 {
     static const char *const good[] = {
-        "device-identifier", "a", "0", "A z", "_-=#;:?@&", " ", "abc123XYZ",
-        "device-id#amzn1:ffs:wss-wifi-session-token:1234",
+        "device-identifier", "a", "0",         "A z",
+        "_-=#;:?@&",         " ", "abc123XYZ", "device-id#amzn1:ffs:wss-wifi-session-token:1234",
     };
     static const char *const bad[] = {
-        "", "dev/ice", "dev.ice", "dev!ice", "dev\tice", "dev\nice", "dev\"ice", "dev<ice", "dev%ice",
-        "dev+ice", "dev,ice", "dev'ice", "dev\\ice", "dev*ice", "dev(ice)", "dev~ice", "dev|ice",
-        "d\xc3\xa9vice", "\xe2\x80\x8b", "dev\x7fice",
+        "",         "dev/ice", "dev.ice", "dev!ice",       "dev\tice",     "dev\nice",   "dev\"ice",
+        "dev<ice",  "dev%ice", "dev+ice", "dev,ice",       "dev'ice",      "dev\\ice",   "dev*ice",
+        "dev(ice)", "dev~ice", "dev|ice", "d\xc3\xa9vice", "\xe2\x80\x8b", "dev\x7fice",
     };
     char *id;
     size_t i;
@@ -230,13 +231,55 @@ static void test_message_id_valid(void **state)
 static void test_display_categories(void **state)
 {
     static const char *const known[] = {
-        "ACTIVITY_TRIGGER", "CAMERA", "COMPUTER", "CONTACT_SENSOR", "DOOR", "DOORBELL", "EXTERIOR_BLIND", "FAN",
-        "GAME_CONSOLE", "GARAGE_DOOR", "INTERIOR_BLIND", "LAPTOP", "LIGHT", "MICROWAVE", "MOBILE_PHONE",
-        "MOTION_SENSOR", "MUSIC_SYSTEM", "NETWORK_HARDWARE", "OTHER", "OVEN", "PHONE", "SCENE_TRIGGER", "SCREEN",
-        "SECURITY_PANEL", "SMARTLOCK", "SMARTPLUG", "SPEAKER", "STREAMING_DEVICE", "SWITCH", "TABLET",
-        "TEMPERATURE_SENSOR", "THERMOSTAT", "TV", "WEARABLE", "AIR_CONDITIONER", "AIR_FRESHENER", "AIR_PURIFIER",
-        "AUTO_ACCESSORY", "CHRISTMAS_TREE", "COFFEE_MAKER", "HEADPHONES", "HUB", "PRINTER", "REMOTE", "ROUTER",
-        "SECURITY_SYSTEM", "SLOW_COOKER", "VACUUM_CLEANER", "WATER_HEATER",
+        "ACTIVITY_TRIGGER",
+        "CAMERA",
+        "COMPUTER",
+        "CONTACT_SENSOR",
+        "DOOR",
+        "DOORBELL",
+        "EXTERIOR_BLIND",
+        "FAN",
+        "GAME_CONSOLE",
+        "GARAGE_DOOR",
+        "INTERIOR_BLIND",
+        "LAPTOP",
+        "LIGHT",
+        "MICROWAVE",
+        "MOBILE_PHONE",
+        "MOTION_SENSOR",
+        "MUSIC_SYSTEM",
+        "NETWORK_HARDWARE",
+        "OTHER",
+        "OVEN",
+        "PHONE",
+        "SCENE_TRIGGER",
+        "SCREEN",
+        "SECURITY_PANEL",
+        "SMARTLOCK",
+        "SMARTPLUG",
+        "SPEAKER",
+        "STREAMING_DEVICE",
+        "SWITCH",
+        "TABLET",
+        "TEMPERATURE_SENSOR",
+        "THERMOSTAT",
+        "TV",
+        "WEARABLE",
+        "AIR_CONDITIONER",
+        "AIR_FRESHENER",
+        "AIR_PURIFIER",
+        "AUTO_ACCESSORY",
+        "CHRISTMAS_TREE",
+        "COFFEE_MAKER",
+        "HEADPHONES",
+        "HUB",
+        "PRINTER",
+        "REMOTE",
+        "ROUTER",
+        "SECURITY_SYSTEM",
+        "SLOW_COOKER",
+        "VACUUM_CLEANER",
+        "WATER_HEATER",
     };
     size_t i;
 
@@ -256,13 +299,32 @@ static void test_display_categories(void **state)
 static void test_alexa_error_types(void **state)
 {
     static const char *const known[] = {
-        "ALREADY_IN_OPERATION", "BRIDGE_UNREACHABLE", "CLOUD_CONTROL_DISABLED", "ENDPOINT_BUSY",
-        "ENDPOINT_LOW_POWER", "ENDPOINT_UNREACHABLE", "EXPIRED_AUTHORIZATION_CREDENTIAL", "FIRMWARE_OUT_OF_DATE",
-        "HARDWARE_MALFUNCTION", "HDMI_CEC_DISABLED_ON_DEVICE", "HDMI_CEC_NOT_PRESENT", "INSUFFICIENT_PERMISSIONS",
-        "INTERNAL_ERROR", "INVALID_AUTHORIZATION_CREDENTIAL", "INVALID_DIRECTIVE", "INVALID_VALUE",
-        "NO_SUCH_ENDPOINT", "NOT_CALIBRATED", "NOT_IN_OPERATION", "NOT_SUPPORTED_IN_CURRENT_MODE", "PARTNER_OUTAGE",
-        "POWER_LEVEL_NOT_SUPPORTED", "RATE_LIMIT_EXCEEDED", "TEMPERATURE_VALUE_OUT_OF_RANGE",
-        "TOO_MANY_FAILED_ATTEMPTS", "VALUE_OUT_OF_RANGE",
+        "ALREADY_IN_OPERATION",
+        "BRIDGE_UNREACHABLE",
+        "CLOUD_CONTROL_DISABLED",
+        "ENDPOINT_BUSY",
+        "ENDPOINT_LOW_POWER",
+        "ENDPOINT_UNREACHABLE",
+        "EXPIRED_AUTHORIZATION_CREDENTIAL",
+        "FIRMWARE_OUT_OF_DATE",
+        "HARDWARE_MALFUNCTION",
+        "HDMI_CEC_DISABLED_ON_DEVICE",
+        "HDMI_CEC_NOT_PRESENT",
+        "INSUFFICIENT_PERMISSIONS",
+        "INTERNAL_ERROR",
+        "INVALID_AUTHORIZATION_CREDENTIAL",
+        "INVALID_DIRECTIVE",
+        "INVALID_VALUE",
+        "NO_SUCH_ENDPOINT",
+        "NOT_CALIBRATED",
+        "NOT_IN_OPERATION",
+        "NOT_SUPPORTED_IN_CURRENT_MODE",
+        "PARTNER_OUTAGE",
+        "POWER_LEVEL_NOT_SUPPORTED",
+        "RATE_LIMIT_EXCEEDED",
+        "TEMPERATURE_VALUE_OUT_OF_RANGE",
+        "TOO_MANY_FAILED_ATTEMPTS",
+        "VALUE_OUT_OF_RANGE",
     };
     size_t i;
 
@@ -453,8 +515,8 @@ static void test_sdae_one_device_per_event(void **state)
 static void test_sdae_device_id_characters(void **state)
 {
     static const char *const forbidden[] = {
-        "device/identifier", "device.identifier", "device!", "device\tid", "d\xc3\xa9vice", "device\"id",
-        "device<id>", "device%20id", "device+id", "device,id", "\xf0\x9f\x92\xa1",
+        "device/identifier", "device.identifier", "device!",   "device\tid", "d\xc3\xa9vice",    "device\"id",
+        "device<id>",        "device%20id",       "device+id", "device,id",  "\xf0\x9f\x92\xa1",
     };
     static const char allowed[] = " _-=#;:?@&";
     char why[WHY_MAX], id[32];
@@ -465,8 +527,8 @@ static void test_sdae_device_id_characters(void **state)
         json_t *root = load(sdae_sample);
 
         set_string(root, "event.payload.device", "id", forbidden[i]);
-        expect_sdae_refused(
-            root, "payload.device.id contains a character outside letters, digits, space and _-=#;:?@&");
+        expect_sdae_refused(root,
+                            "payload.device.id contains a character outside letters, digits, space and _-=#;:?@&");
         json_decref(root);
     }
     for (i = 0; allowed[i]; i++) {
@@ -523,8 +585,8 @@ static void test_sdae_signature_base64(void **state)
 {
     static const char *const good[] = {"QQ==", "QUI=", "QUJD", "ab+/", "AAAAAAAA", "+/+/", SIGNATURE_B64};
     static const char *const bad[] = {
-        "Q===", "====", "QUJ", "Q", "QU-_", "QU-A", "QU_A", "QU=J", "=QUJ", "QUJD\n", "QUJ D", "QUJD====", "QUJ\xc3\xa9",
-        "sessionToken-signature",
+        "Q===", "====", "QUJ",    "Q",     "QU-_",     "QU-A",        "QU_A",
+        "QU=J", "=QUJ", "QUJD\n", "QUJ D", "QUJD====", "QUJ\xc3\xa9", "sessionToken-signature",
     };
     size_t i;
 
@@ -944,13 +1006,13 @@ static void test_judge_response_ok(void **state)
     free(text);
 
     /* With no token to compare (a caller without one), any token is taken, but one is still required. */
-    assert_int_equal(sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, response_ok,
-                                              strlen(response_ok), NULL, why, sizeof why),
+    assert_int_equal(sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, response_ok, strlen(response_ok),
+                                              NULL, why, sizeof why),
                      SIM_SKILL_RESPONSE_OK);
     text = mutated_text(response_ok, "event.header", "correlationToken", NULL);
-    assert_int_equal(sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, text, strlen(text), NULL, why,
-                                              sizeof why),
-                     SIM_SKILL_RESPONSE_INVALID);
+    assert_int_equal(
+        sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, text, strlen(text), NULL, why, sizeof why),
+        SIM_SKILL_RESPONSE_INVALID);
     assert_why(why, "header.correlationToken is missing");
     free(text);
 }
@@ -1093,24 +1155,24 @@ static void test_judge_body_bounds(void **state)
     /* Exactly 1 MiB (padded with spaces) is read; one byte more is refused unread. */
     memset(body, ' ', limit + 1);
     memcpy(body, response_ok, n);
-    assert_int_equal(sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, body, limit, "corr-1", why,
-                                              sizeof why),
-                     SIM_SKILL_RESPONSE_OK);
-    assert_int_equal(sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, body, limit + 1, "corr-1",
-                                              why, sizeof why),
-                     SIM_SKILL_RESPONSE_INVALID);
+    assert_int_equal(
+        sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, body, limit, "corr-1", why, sizeof why),
+        SIM_SKILL_RESPONSE_OK);
+    assert_int_equal(
+        sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, body, limit + 1, "corr-1", why, sizeof why),
+        SIM_SKILL_RESPONSE_INVALID);
     assert_string_equal(why, "the response body is 1048577 bytes, more than the 1048576 allowed");
     free(body);
 
     /* The body need not be NUL-terminated: only len bytes are read. */
     memcpy(trailing, response_ok, n);
     memcpy(trailing + n, "garbage!", 8);
-    assert_int_equal(sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, trailing, n, "corr-1", why,
-                                              sizeof why),
-                     SIM_SKILL_RESPONSE_OK);
-    assert_int_equal(sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, trailing, n + 8, "corr-1",
-                                              why, sizeof why),
-                     SIM_SKILL_RESPONSE_INVALID);
+    assert_int_equal(
+        sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, trailing, n, "corr-1", why, sizeof why),
+        SIM_SKILL_RESPONSE_OK);
+    assert_int_equal(
+        sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, trailing, n + 8, "corr-1", why, sizeof why),
+        SIM_SKILL_RESPONSE_INVALID);
 
     /* Deep nesting is refused by the parser, not by a crash. */
     body = malloc(200001);
@@ -1129,9 +1191,9 @@ static void test_judge_accept_grant(void **state)
     char *text;
 
     (void)state;
-    assert_int_equal(sim_judge_skill_response(SIM_DIRECTIVE_ACCEPT_GRANT, grant_ok, strlen(grant_ok), NULL, why,
-                                              sizeof why),
-                     SIM_SKILL_RESPONSE_OK);
+    assert_int_equal(
+        sim_judge_skill_response(SIM_DIRECTIVE_ACCEPT_GRANT, grant_ok, strlen(grant_ok), NULL, why, sizeof why),
+        SIM_SKILL_RESPONSE_OK);
     assert_string_equal(why, "");
     assert_int_equal(judge_text(SIM_DIRECTIVE_ACCEPT_GRANT, grant_error, why), SIM_SKILL_RESPONSE_ERROR);
     assert_string_equal(why, "ACCEPT_GRANT_FAILED: Failed to handle the AcceptGrant directive");
