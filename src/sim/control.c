@@ -361,7 +361,7 @@ static void devices_register(route_ctx *c)
     const char *pid = str(c, "product_index");
     char why[256];
     wss_crypto_key *key = NULL;
-    if (!dsn || strlen(dsn) > 64 || !sim_device_id_valid(dsn)) {
+    if (!dsn || strlen(dsn) > 64 || !wss_alexa_id_valid(dsn)) {
         fail(c, 400, "dsn (device serial number, 1..64 letters, digits or _-=#;:?@&) is required");
         return;
     }

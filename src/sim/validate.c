@@ -1,11 +1,12 @@
 /* validate.c - structural checks of the Alexa messages the emulator receives or judges. */
 #include "sim/validate.h"
 
+#include "common/alexa.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#define SIM_MESSAGE_ID_MAX 127
 #define SIM_DEVICE_TOKEN_MAX 1024 /* sessionToken and signature */
 #define SIM_NAMING_CATEGORIES_MAX 16
 #define SIM_ENDPOINTS_MAX 300
@@ -16,90 +17,6 @@
 #define SIM_FIELD_MAX 96                  /* room for "payload.endpoints[299].capabilities[99].interface" */
 #define SIM_ITEM_MAX (SIM_FIELD_MAX + 24) /* a field name with "[index]" appended */
 
-static const char *const display_categories[] = {
-    /* The 34 of the public message schema. */
-    "ACTIVITY_TRIGGER",
-    "CAMERA",
-    "COMPUTER",
-    "CONTACT_SENSOR",
-    "DOOR",
-    "DOORBELL",
-    "EXTERIOR_BLIND",
-    "FAN",
-    "GAME_CONSOLE",
-    "GARAGE_DOOR",
-    "INTERIOR_BLIND",
-    "LAPTOP",
-    "LIGHT",
-    "MICROWAVE",
-    "MOBILE_PHONE",
-    "MOTION_SENSOR",
-    "MUSIC_SYSTEM",
-    "NETWORK_HARDWARE",
-    "OTHER",
-    "OVEN",
-    "PHONE",
-    "SCENE_TRIGGER",
-    "SCREEN",
-    "SECURITY_PANEL",
-    "SMARTLOCK",
-    "SMARTPLUG",
-    "SPEAKER",
-    "STREAMING_DEVICE",
-    "SWITCH",
-    "TABLET",
-    "TEMPERATURE_SENSOR",
-    "THERMOSTAT",
-    "TV",
-    "WEARABLE",
-    /* The 15 more of the discovery documentation. */
-    "AIR_CONDITIONER",
-    "AIR_FRESHENER",
-    "AIR_PURIFIER",
-    "AUTO_ACCESSORY",
-    "CHRISTMAS_TREE",
-    "COFFEE_MAKER",
-    "HEADPHONES",
-    "HUB",
-    "PRINTER",
-    "REMOTE",
-    "ROUTER",
-    "SECURITY_SYSTEM",
-    "SLOW_COOKER",
-    "VACUUM_CLEANER",
-    "WATER_HEATER",
-};
-
-static const char *const alexa_error_types[] = {
-    "ALREADY_IN_OPERATION",
-    "BRIDGE_UNREACHABLE",
-    "CLOUD_CONTROL_DISABLED",
-    "ENDPOINT_BUSY",
-    "ENDPOINT_LOW_POWER",
-    "ENDPOINT_UNREACHABLE",
-    "EXPIRED_AUTHORIZATION_CREDENTIAL",
-    "FIRMWARE_OUT_OF_DATE",
-    "HARDWARE_MALFUNCTION",
-    "HDMI_CEC_DISABLED_ON_DEVICE",
-    "HDMI_CEC_NOT_PRESENT",
-    "INSUFFICIENT_PERMISSIONS",
-    "INTERNAL_ERROR",
-    "INVALID_AUTHORIZATION_CREDENTIAL",
-    "INVALID_DIRECTIVE",
-    "INVALID_VALUE",
-    "NO_SUCH_ENDPOINT",
-    "NOT_CALIBRATED",
-    "NOT_IN_OPERATION",
-    "NOT_SUPPORTED_IN_CURRENT_MODE",
-    "PARTNER_OUTAGE",
-    "POWER_LEVEL_NOT_SUPPORTED",
-    "RATE_LIMIT_EXCEEDED",
-    "TEMPERATURE_VALUE_OUT_OF_RANGE",
-    "TOO_MANY_FAILED_ATTEMPTS",
-    "VALUE_OUT_OF_RANGE",
-};
-
-#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Where a validator writes its reason; buf may be NULL and len 0. */
 typedef struct reason {
@@ -244,10 +161,6 @@ static int ascii_alnum(unsigned char c)
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-static int device_id_char(unsigned char c) { return ascii_alnum(c) || (c != '\0' && strchr(" _-=#;:?@&", c) != NULL); }
-
-static int message_id_char(unsigned char c) { return ascii_alnum(c) || c == '-' || c == '_' || c == '.'; }
-
 static int base64_char(unsigned char c) { return ascii_alnum(c) || c == '+' || c == '/'; }
 
 /* Standard base64: length a multiple of 4, alphabet A-Z a-z 0-9 + /, at most two '=' at the end. */
@@ -265,53 +178,7 @@ static int base64_valid(const char *s)
     return 1;
 }
 
-static int in_list(const char *s, const char *const *list, size_t count)
-{
-    size_t i;
-
-    if (!s)
-        return 0;
-    for (i = 0; i < count; i++)
-        if (strcmp(s, list[i]) == 0)
-            return 1;
-    return 0;
-}
-
 /* ------------------------------------------------------------ public tests */
-
-int sim_device_id_valid(const char *id)
-{
-    size_t n;
-
-    if (!id)
-        return 0;
-    for (n = 0; id[n]; n++)
-        if (n >= SIM_ID_MAX || !device_id_char((unsigned char)id[n]))
-            return 0;
-    return n > 0;
-}
-
-int sim_message_id_valid(const char *id)
-{
-    size_t n;
-
-    if (!id)
-        return 0;
-    for (n = 0; id[n]; n++)
-        if (n >= SIM_MESSAGE_ID_MAX || !message_id_char((unsigned char)id[n]))
-            return 0;
-    return n > 0;
-}
-
-int sim_display_category_known(const char *category)
-{
-    return in_list(category, display_categories, COUNT_OF(display_categories));
-}
-
-int sim_alexa_error_type_known(const char *type)
-{
-    return in_list(type, alexa_error_types, COUNT_OF(alexa_error_types));
-}
 
 /* --------------------------------------------------------- field readers */
 
@@ -394,7 +261,7 @@ static int expect_string(const json_t *parent, const char *where, const char *ke
     return 1;
 }
 
-/* Explains why sim_device_id_valid refused id, a field named `name`. */
+/* Explains why wss_alexa_id_valid refused id, a field named `name`. */
 static int fail_device_id(const char *id, const char *name, reason *r)
 {
     size_t n = strlen(id), i;
@@ -402,9 +269,9 @@ static int fail_device_id(const char *id, const char *name, reason *r)
     if (n == 0)
         return fail(r, "%s is empty", name);
     for (i = 0; i < n; i++)
-        if (!device_id_char((unsigned char)id[i]))
+        if (!wss_alexa_id_char((unsigned char)id[i]))
             return fail(r, "%s contains a character outside letters, digits, space and _-=#;:?@& (byte %zu)", name, i);
-    return fail(r, "%s is %zu characters long, at most %d allowed", name, n, SIM_ID_MAX);
+    return fail(r, "%s is %zu characters long, at most %d allowed", name, n, WSS_ALEXA_ID_MAX);
 }
 
 /* parent[key] as a device.id / endpointId. */
@@ -415,7 +282,7 @@ static const char *get_device_id(const json_t *parent, const char *where, const 
 
     if (!id)
         return NULL;
-    if (!sim_device_id_valid(id))
+    if (!wss_alexa_id_valid(id))
         return fail_device_id(id, name, r), NULL;
     return id;
 }
@@ -436,7 +303,7 @@ static const json_t *get_categories(const json_t *parent, const char *where, con
         format_name(item, sizeof item, "%s[%zu]", name, i);
         if (!(c = as_string(json_array_get(list, i), item, r)))
             return NULL;
-        if (!sim_display_category_known(c))
+        if (!wss_alexa_display_category_known(c))
             return fail(r, "%s \"%s\" is not an Alexa display category", item, shown(c, seen)), NULL;
         for (j = 0; j < i; j++)
             if (strcmp(c, json_string_value(json_array_get(list, j))) == 0)
@@ -479,9 +346,9 @@ static const json_t *check_header(const json_t *event, const char *ns, const cha
         return NULL;
     if (!(message_id = as_string(json_object_get(header, "messageId"), "header.messageId", r)))
         return NULL;
-    if (!sim_message_id_valid(message_id))
+    if (!wss_alexa_message_id_valid(message_id))
         return fail(r, "header.messageId \"%s\" is not 1 to %d characters of letters, digits and -_.",
-                    shown(message_id, seen), SIM_MESSAGE_ID_MAX),
+                    shown(message_id, seen), WSS_ALEXA_MESSAGE_ID_MAX),
                NULL;
     if (name_out)
         *name_out = name;
@@ -737,7 +604,7 @@ static sim_skill_verdict judge_error_payload(sim_directive_kind kind, const json
     if (kind == SIM_DIRECTIVE_ACCEPT_GRANT && strcmp(type, "ACCEPT_GRANT_FAILED") != 0)
         return fail(r, "payload.type is \"%s\", expected \"ACCEPT_GRANT_FAILED\"", shown(type, seen)),
                SIM_SKILL_RESPONSE_INVALID;
-    if (kind == SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE && !sim_alexa_error_type_known(type))
+    if (kind == SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE && !wss_alexa_error_type_known(type))
         return fail(r, "payload.type \"%s\" is not an Alexa error type", shown(type, seen)), SIM_SKILL_RESPONSE_INVALID;
     fail(r, "%s: %s", type, message);
     return SIM_SKILL_RESPONSE_ERROR;

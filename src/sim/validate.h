@@ -17,19 +17,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* Longest device.id / endpointId the emulator accepts. */
-#define SIM_ID_MAX 256
-
-/* device.id / endpointId: 1..SIM_ID_MAX characters, each a letter, a digit, a
- * space or one of  _ - = # ; : ? @ &  (the seed's SDAE field table). */
-int sim_device_id_valid(const char *id);
-
-/* header.messageId: 1..127 characters of [A-Za-z0-9-] and also '_' , '.' ; the
- * public schema's pattern widened by the two characters common UUID-like ids use. */
-int sim_message_id_valid(const char *id);
-
-/* One of the Alexa display categories (the 49 values in the protocol notes). */
-int sim_display_category_known(const char *category);
+#include "common/alexa.h"
 
 /* What kind of event a /v3/events body carries, from event.header.namespace and name. */
 typedef enum sim_event_kind {
@@ -59,7 +47,7 @@ typedef struct sim_sdae {
  * - payload.scope: type "BearerToken", token a non-empty string;
  * - payload.device is an object (an array or a "devices" list is refused: the
  *   gateway takes exactly one device per event) with sessionToken (1..1024 chars),
- *   signature (1..1024 chars of standard base64 alphabet), id (sim_device_id_valid),
+ *   signature (1..1024 chars of standard base64 alphabet), id (wss_alexa_id_valid),
  *   namingCategories (1..16 unique known display categories).
  * Unknown extra keys are ignored, as Alexa does. */
 int sim_validate_sdae(const json_t *root, sim_sdae *out, char *why, size_t whylen);
@@ -114,8 +102,5 @@ typedef enum sim_skill_verdict {
  * On SIM_SKILL_RESPONSE_ERROR, why holds "<type>: <message>". */
 sim_skill_verdict sim_judge_skill_response(sim_directive_kind kind, const char *body, size_t len,
                                            const char *correlation_token, char *why, size_t whylen);
-
-/* One of the generic Alexa.ErrorResponse payload types (INVALID_DIRECTIVE, NO_SUCH_ENDPOINT, ...). */
-int sim_alexa_error_type_known(const char *type);
 
 #endif

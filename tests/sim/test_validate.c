@@ -192,17 +192,17 @@ static void test_device_id_valid(void **state)
 
     (void)state;
     for (i = 0; i < sizeof good / sizeof good[0]; i++)
-        if (!sim_device_id_valid(good[i]))
+        if (!wss_alexa_id_valid(good[i]))
             fail_msg("\"%s\" refused", good[i]);
     for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        if (sim_device_id_valid(bad[i]))
+        if (wss_alexa_id_valid(bad[i]))
             fail_msg("\"%s\" accepted", bad[i]);
-    assert_false(sim_device_id_valid(NULL));
-    id = repeat('a', SIM_ID_MAX);
-    assert_true(sim_device_id_valid(id));
+    assert_false(wss_alexa_id_valid(NULL));
+    id = repeat('a', WSS_ALEXA_ID_MAX);
+    assert_true(wss_alexa_id_valid(id));
     free(id);
-    id = repeat('a', SIM_ID_MAX + 1);
-    assert_false(sim_device_id_valid(id));
+    id = repeat('a', WSS_ALEXA_ID_MAX + 1);
+    assert_false(wss_alexa_id_valid(id));
     free(id);
 }
 
@@ -211,20 +211,20 @@ static void test_message_id_valid(void **state)
     char *id;
 
     (void)state;
-    assert_true(sim_message_id_valid("abc-123-def-456"));
-    assert_true(sim_message_id_valid("5f8a426e-01e4-4cc9-8b79-65f8bd0fd8a4"));
-    assert_true(sim_message_id_valid("msg_1.2"));
-    assert_false(sim_message_id_valid(NULL));
-    assert_false(sim_message_id_valid(""));
-    assert_false(sim_message_id_valid("abc 123"));
-    assert_false(sim_message_id_valid("abc/123"));
-    assert_false(sim_message_id_valid("abc:123"));
-    assert_false(sim_message_id_valid("m\xc3\xa9ssage"));
+    assert_true(wss_alexa_message_id_valid("abc-123-def-456"));
+    assert_true(wss_alexa_message_id_valid("5f8a426e-01e4-4cc9-8b79-65f8bd0fd8a4"));
+    assert_true(wss_alexa_message_id_valid("msg_1.2"));
+    assert_false(wss_alexa_message_id_valid(NULL));
+    assert_false(wss_alexa_message_id_valid(""));
+    assert_false(wss_alexa_message_id_valid("abc 123"));
+    assert_false(wss_alexa_message_id_valid("abc/123"));
+    assert_false(wss_alexa_message_id_valid("abc:123"));
+    assert_false(wss_alexa_message_id_valid("m\xc3\xa9ssage"));
     id = repeat('m', 127);
-    assert_true(sim_message_id_valid(id));
+    assert_true(wss_alexa_message_id_valid(id));
     free(id);
     id = repeat('m', 128);
-    assert_false(sim_message_id_valid(id));
+    assert_false(wss_alexa_message_id_valid(id));
     free(id);
 }
 
@@ -286,14 +286,14 @@ static void test_display_categories(void **state)
     (void)state;
     assert_int_equal(sizeof known / sizeof known[0], 49);
     for (i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (!sim_display_category_known(known[i]))
+        if (!wss_alexa_display_category_known(known[i]))
             fail_msg("%s refused", known[i]);
-    assert_false(sim_display_category_known(NULL));
-    assert_false(sim_display_category_known(""));
-    assert_false(sim_display_category_known("switch"));
-    assert_false(sim_display_category_known("SWITCH "));
-    assert_false(sim_display_category_known("TOASTER"));
-    assert_false(sim_display_category_known("WASHER"));
+    assert_false(wss_alexa_display_category_known(NULL));
+    assert_false(wss_alexa_display_category_known(""));
+    assert_false(wss_alexa_display_category_known("switch"));
+    assert_false(wss_alexa_display_category_known("SWITCH "));
+    assert_false(wss_alexa_display_category_known("TOASTER"));
+    assert_false(wss_alexa_display_category_known("WASHER"));
 }
 
 static void test_alexa_error_types(void **state)
@@ -331,13 +331,13 @@ static void test_alexa_error_types(void **state)
     (void)state;
     assert_int_equal(sizeof known / sizeof known[0], 26);
     for (i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (!sim_alexa_error_type_known(known[i]))
+        if (!wss_alexa_error_type_known(known[i]))
             fail_msg("%s refused", known[i]);
-    assert_false(sim_alexa_error_type_known(NULL));
-    assert_false(sim_alexa_error_type_known(""));
-    assert_false(sim_alexa_error_type_known("ACCEPT_GRANT_FAILED"));
-    assert_false(sim_alexa_error_type_known("internal_error"));
-    assert_false(sim_alexa_error_type_known("BRIDGE_ERROR"));
+    assert_false(wss_alexa_error_type_known(NULL));
+    assert_false(wss_alexa_error_type_known(""));
+    assert_false(wss_alexa_error_type_known("ACCEPT_GRANT_FAILED"));
+    assert_false(wss_alexa_error_type_known("internal_error"));
+    assert_false(wss_alexa_error_type_known("BRIDGE_ERROR"));
 }
 
 /* ------------------------------------------------------------------ SDAE */
@@ -550,11 +550,11 @@ static void test_sdae_lengths(void **state)
     char *s;
 
     (void)state;
-    s = repeat('i', SIM_ID_MAX);
+    s = repeat('i', WSS_ALEXA_ID_MAX);
     set_string(root, "event.payload.device", "id", s);
     expect_sdae_accepted(root);
     free(s);
-    s = repeat('i', SIM_ID_MAX + 1);
+    s = repeat('i', WSS_ALEXA_ID_MAX + 1);
     set_string(root, "event.payload.device", "id", s);
     expect_sdae_refused(root, "payload.device.id is 257 characters long, at most 256 allowed");
     free(s);
