@@ -1,7 +1,5 @@
 /* sim_serve.c - `wss sim`: run the emulator in the foreground until SIGINT/SIGTERM. */
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,16 +7,9 @@
 
 #include "cli/commands.h"
 #include "cli/sim_client.h"
+#include "cli/stop_signal.h"
 #include "common/log.h"
 #include "wss/sim.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static void serve_usage(FILE *out)
 {
@@ -81,17 +72,7 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "wss sim: unexpected argument \"%s\"\n", argv[optind]);
         return CLI_USAGE;
     }
-    /* Block the stop signals until we wait for them, so none slips in
-     * between the check and the wait. */
-    sigset_t stop_set, old_set;
-    sigemptyset(&stop_set);
-    sigaddset(&stop_set, SIGINT);
-    sigaddset(&stop_set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_set, &old_set);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_stop_signal_block();
 
     char err[512];
     wss_sim *sim = NULL;
@@ -102,8 +83,7 @@ static int serve(int argc, char **argv)
     }
     printf("wss sim: listening on %s; credentials in %s/credentials.json\n", wss_sim_base_url(sim), opts.state_dir);
     fflush(stdout);
-    while (!stop_requested)
-        sigsuspend(&old_set);
+    cli_stop_signal_wait();
     wss_sim_stop(sim);
     printf("wss sim: stopped\n");
     return CLI_OK;

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "common/clock.h"
 #include "common/db.h"
 #include "common/log.h"
 #include "sim/internal.h"
@@ -59,13 +59,6 @@ static const char *const sim_migrations[] = {
     "  details TEXT NOT NULL);",
 };
 
-static long long wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 wss_err sim_store_open(sim *s, char *err, size_t errlen)
 {
     char path[4200];
@@ -110,7 +103,7 @@ long long sim_now_ms_locked(sim *s)
     char *offset = sim_meta_get(s, "clock_offset_ms");
     long long off = offset ? strtoll(offset, NULL, 10) : 0;
     free(offset);
-    return wall_ms() + off;
+    return wss_wall_ms() + off;
 }
 
 long long sim_now_ms(sim *s)
