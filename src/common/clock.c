@@ -1,6 +1,7 @@
 /* clock.c - wall-clock milliseconds, the unit every openwss store keeps times in. */
 #include "common/clock.h"
 
+#include <stddef.h>
 #include <sys/time.h>
 
 long long wss_wall_ms(void)
