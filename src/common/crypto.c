@@ -1,5 +1,6 @@
 /* crypto.c - random values, hashing, base64 and ECDSA P-256 over OpenSSL 3 libcrypto. */
 #include "common/crypto.h"
+#include "common/crypto_evp.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -492,6 +493,8 @@ char *wss_key_private_pem(const wss_crypto_key *key)
     BIO_free(bio);
     return s;
 }
+
+EVP_PKEY *wss_key_evp(const wss_crypto_key *key) { return key ? key->pkey : NULL; }
 
 void wss_key_free(wss_crypto_key *key)
 {

@@ -64,6 +64,27 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* The client certificate and key, from files or copied from memory. */
+static void set_client_cert(CURL *curl, const wss_httpc_request *req)
+{
+    if (req->client_cert_file) {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, req->client_cert_file);
+    } else if (req->client_cert_pem) {
+        struct curl_blob blob = {(void *)req->client_cert_pem, strlen(req->client_cert_pem), CURL_BLOB_COPY};
+        curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, &blob);
+    }
+    if (req->client_key_file) {
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, req->client_key_file);
+    } else if (req->client_key_pem) {
+        struct curl_blob blob = {(void *)req->client_key_pem, strlen(req->client_key_pem), CURL_BLOB_COPY};
+        curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &blob);
+    }
+    if (req->client_cert_file || req->client_cert_pem)
+        curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+    if (req->client_key_file || req->client_key_pem)
+        curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
+}
+
 void wss_httpc_global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 wss_err wss_httpc_perform(const wss_httpc_request *req, wss_httpc_response *resp, char *err, size_t errlen)
@@ -106,6 +127,7 @@ wss_err wss_httpc_perform(const wss_httpc_request *req, wss_httpc_response *resp
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (req->ca_file)
         curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file);
+    set_client_cert(curl, req);
 
     CURLcode cc = curl_easy_perform(curl);
     if (cc == CURLE_OK) {

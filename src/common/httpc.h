@@ -21,7 +21,15 @@ typedef struct wss_httpc_request {
     const char *bearer;         /* sent as "Authorization: Bearer <bearer>" when set */
     const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL */
     const char *ca_file;        /* PEM bundle to trust for https; NULL uses the system's */
-    long timeout_ms;            /* whole-request limit; 0 means 30 s */
+    /* A client certificate for mutual TLS, from files or from memory (not
+     * both for the same item: the file wins). The certificate is PEM, the
+     * leaf first, then any intermediates, all sent to the server; the key is
+     * unencrypted PEM (PKCS#8 or SEC1). NULL sends none. */
+    const char *client_cert_file;
+    const char *client_key_file;
+    const char *client_cert_pem;
+    const char *client_key_pem;
+    long timeout_ms; /* whole-request limit; 0 means 30 s */
 } wss_httpc_request;
 
 typedef struct wss_httpc_response {

@@ -1,8 +1,11 @@
 /* httpd.c - HTTP(S) server glue over libmicrohttpd: body buffering with a
- * limit, one handler per server, JSON replies. */
+ * limit, one handler per server, JSON replies, and what each TLS connection
+ * negotiated (libmicrohttpd's TLS is GnuTLS). */
 #include "common/httpd.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -11,6 +14,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "common/crypto_evp.h"
 #include "common/log.h"
 
 #define DEFAULT_MAX_BODY (1024u * 1024u)
@@ -24,6 +31,7 @@ struct wss_http_server {
     int port;
     char *cert;
     char *key;
+    char *client_ca;
 };
 
 /* Per-request state kept by libmicrohttpd between the calls of one request. */
@@ -93,6 +101,64 @@ static void client_address(struct MHD_Connection *conn, char out[64])
         out[0] = 0;
 }
 
+/* Copies s into out when it fits, else leaves out "". */
+static void copy_field(char *out, size_t outlen, const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    out[0] = 0;
+    if (s && n < outlen)
+        memcpy(out, s, n + 1);
+}
+
+/* The names, serial and key of the client's leaf certificate (DER). */
+static void read_peer_leaf(const gnutls_datum_t *der, wss_http_tls *t)
+{
+    const unsigned char *p = der->data;
+    X509 *leaf = d2i_X509(NULL, &p, (long)der->size);
+    if (leaf) {
+        wss_x509_name_attr(X509_get_subject_name(leaf), NID_commonName, t->peer_subject_cn, sizeof t->peer_subject_cn);
+        wss_x509_name_attr(X509_get_subject_name(leaf), NID_serialNumber, t->peer_serial, sizeof t->peer_serial);
+        char *b64 = wss_x509_spki_b64(leaf);
+        copy_field(t->peer_pubkey_b64, sizeof t->peer_pubkey_b64, b64);
+        free(b64);
+        X509_free(leaf);
+    }
+    ERR_clear_error();
+}
+
+/* Fills t from the connection's GnuTLS session; leaves it zero on plain HTTP.
+ * libmicrohttpd only asks for a client certificate (GNUTLS_CERT_REQUEST) and
+ * never checks it, so the check against client_ca_pem happens here. */
+static void tls_info(struct MHD_Connection *conn, wss_http_tls *t)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session)
+        return;
+    gnutls_session_t s = (gnutls_session_t)ci->tls_session;
+    t->tls = 1;
+    copy_field(t->version, sizeof t->version, gnutls_protocol_get_name(gnutls_protocol_get_version(s)));
+    const char *suite = gnutls_ciphersuite_get(s);
+    copy_field(t->cipher, sizeof t->cipher, suite ? suite : gnutls_cipher_get_name(gnutls_cipher_get(s)));
+    size_t len = sizeof t->sni - 1;
+    unsigned type = 0;
+    if (gnutls_server_name_get(s, t->sni, &len, &type, 0) == GNUTLS_E_SUCCESS && type == GNUTLS_NAME_DNS &&
+        len < sizeof t->sni)
+        t->sni[len] = 0;
+    else
+        t->sni[0] = 0;
+
+    unsigned n = 0;
+    const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
+    if (!certs || n == 0)
+        return;
+    t->peer_cert_present = 1;
+    gnutls_typed_vdata_st purpose = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
+                                     .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT};
+    unsigned status = 0;
+    t->peer_cert_verified = gnutls_certificate_verify_peers(s, &purpose, 1, &status) == GNUTLS_E_SUCCESS && status == 0;
+    read_peer_leaf(&certs[0], t);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *conn, wss_http_response *resp)
 {
     struct MHD_Response *r =
@@ -124,6 +190,7 @@ static enum MHD_Result dispatch(wss_http_server *srv, struct MHD_Connection *con
         .conn = conn,
     };
     client_address(conn, req.client_ip);
+    tls_info(conn, &req.tls);
     wss_http_response resp = {.status = 500};
     srv->handler(srv->ctx, &req, &resp);
     st->answered = 1;
@@ -171,6 +238,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return dispatch(srv, conn, url, method, st);
 }
 
+/* 1 when pem is one or more certificates GnuTLS reads (it takes a bundle
+ * with none as an empty trust list, which would refuse every client). */
+static int pem_has_certs(const char *pem)
+{
+    gnutls_x509_crt_t *list = NULL;
+    unsigned n = 0;
+    gnutls_datum_t d = {(unsigned char *)pem, (unsigned)strlen(pem)};
+    if (gnutls_x509_crt_list_import2(&list, &n, &d, GNUTLS_X509_FMT_PEM, 0) < 0)
+        return 0;
+    for (unsigned i = 0; i < n; i++)
+        gnutls_x509_crt_deinit(list[i]);
+    gnutls_free(list);
+    return n > 0;
+}
+
 wss_err wss_http_parse_listen(const char *listen, char host[256], int *port)
 {
     if (!listen || !*listen)
@@ -210,6 +292,14 @@ wss_err wss_http_parse_listen(const char *listen, char host[256], int *port)
 wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, void *ctx, wss_http_server **out,
                        char *err, size_t errlen)
 {
+    if (opts->client_ca_pem && !(opts->tls_cert_pem && opts->tls_key_pem)) {
+        snprintf(err, errlen, "client certificates need TLS: a server certificate and key");
+        return WSS_ERR_CONFIG;
+    }
+    if (opts->client_ca_pem && !pem_has_certs(opts->client_ca_pem)) {
+        snprintf(err, errlen, "the client CA bundle holds no readable PEM certificate");
+        return WSS_ERR_CONFIG;
+    }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
     struct addrinfo *ai = NULL;
     char portstr[16];
@@ -233,17 +323,33 @@ wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, v
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     int tls = opts->tls_cert_pem && opts->tls_key_pem;
+    /* libmicrohttpd keeps pointers to the PEM texts: the server owns copies. */
+    struct MHD_OptionItem tls_opts[4];
+    int ntls = 0;
     if (tls) {
         flags |= MHD_USE_TLS;
         srv->cert = strdup(opts->tls_cert_pem);
         srv->key = strdup(opts->tls_key_pem);
+        srv->client_ca = opts->client_ca_pem ? strdup(opts->client_ca_pem) : NULL;
+        tls_opts[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key};
+        tls_opts[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert};
+        /* With a trust list, libmicrohttpd asks each client for a certificate
+         * (optional: GNUTLS_CERT_REQUEST); tls_info() checks what comes. */
+        if (srv->client_ca)
+            tls_opts[ntls++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->client_ca};
+        if (!srv->cert || !srv->key || (opts->client_ca_pem && !srv->client_ca)) {
+            freeaddrinfo(ai);
+            wss_http_stop(srv);
+            snprintf(err, errlen, "out of memory");
+            return WSS_ERR_NOMEM;
+        }
     }
+    tls_opts[ntls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->connection_timeout_s ? opts->connection_timeout_s : 30),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, srv->key,
-        MHD_OPTION_HTTPS_MEM_CERT, srv->cert, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use, or bad TLS key/certificate)",
@@ -267,6 +373,7 @@ void wss_http_stop(wss_http_server *srv)
         MHD_stop_daemon(srv->daemon);
     free(srv->cert);
     free(srv->key);
+    free(srv->client_ca);
     free(srv);
 }
 

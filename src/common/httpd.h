@@ -16,6 +16,29 @@
 
 #define WSS_HTTP_MAX_HEADERS 8
 
+/* What a request's TLS connection negotiated. All zero/"" on plain HTTP.
+ *
+ * Client certificates: with wss_http_options.client_ca_pem set, the server
+ * asks every client for a certificate but does not require one, and the
+ * handshake succeeds whatever the client sends (nothing, or a certificate
+ * from an unknown CA), as long as the client proves it holds the
+ * certificate's key. Each route decides: one that needs a device checks
+ * peer_cert_verified (and matches peer_pubkey_b64 to the device's key) and
+ * refuses otherwise. The fields are computed afresh for every request. */
+typedef struct wss_http_tls {
+    int tls;                   /* 1 when the connection is TLS */
+    char version[16];          /* "TLS1.3", "TLS1.2" */
+    char cipher[64];           /* the IANA cipher suite name, e.g. "TLS_AES_256_GCM_SHA384" */
+    char sni[256];             /* the server name the client asked for (SNI); "" when none */
+    int peer_cert_present;     /* the client sent a certificate */
+    int peer_cert_verified;    /* its chain leads to a certificate of client_ca_pem, every certificate is
+                                * time-valid, and the leaf's extendedKeyUsage (if any) allows clientAuth */
+    char peer_subject_cn[256]; /* the leaf's subject CN; "" when absent */
+    char peer_serial[128];     /* the leaf's subject serialNumber attribute; "" when absent */
+    char peer_pubkey_b64[256]; /* standard base64 of the leaf's DER SubjectPublicKeyInfo, as
+                                * wss_key_public_b64 gives it for a P-256 key; "" for keys too large */
+} wss_http_tls;
+
 typedef struct wss_http_request {
     const char *method; /* "GET", "POST", ... */
     const char *path;   /* the URL path, without the query string */
@@ -23,6 +46,7 @@ typedef struct wss_http_request {
     size_t body_len;    /* bytes of body, not counting the NUL */
     int body_too_large; /* the body exceeded the server's limit and was dropped */
     char client_ip[64]; /* the peer's address, for logs and rate limits */
+    wss_http_tls tls;   /* the connection's TLS parameters and client certificate */
     void *conn;         /* glue-private */
 } wss_http_request;
 
@@ -42,6 +66,8 @@ typedef struct wss_http_options {
     int port;                      /* 0 picks a free port; read it back with wss_http_port() */
     const char *tls_cert_pem;      /* PEM text of the server certificate chain; NULL serves plain HTTP */
     const char *tls_key_pem;       /* PEM text of its private key */
+    const char *client_ca_pem;     /* PEM CA certificates for client certificates (TLS only); NULL asks for none.
+                                    * See wss_http_tls: a certificate is requested, never required. */
     size_t max_body;               /* bodies above this set body_too_large; 0 means 1 MiB */
     unsigned connection_timeout_s; /* idle keep-alive connections are closed after this; 0 means 30 */
 } wss_http_options;

@@ -2,14 +2,12 @@
 #include "common/crypto.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -17,33 +15,21 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/crypto_evp.h"
 #include "common/file.h"
+#include "common/x509.h"
 
 #define CA_DAYS 3650
 #define SERVER_DAYS 365
 #define RENEW_BEFORE_SECONDS (30L * 24 * 60 * 60)
-/* Backdating absorbs small clock differences between this host and clients. */
-#define BACKDATE_SECONDS (60L * 60)
 #define PEM_FILE_MAX 65536
 #define DNS_NAME_MAX 253
-/* X.520 upper bound on a commonName; OpenSSL refuses longer ones. */
-#define CN_MAX 64
 #define CA_CN "openwss local CA"
 
 typedef struct tls_pair {
     X509 *cert;
     EVP_PKEY *key;
 } tls_pair;
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static void pair_free(tls_pair *p)
 {
@@ -64,13 +50,6 @@ static char *join(const char *dir, const char *name)
 
 /* ---- files ----------------------------------------------------------------- */
 
-/* Never prompt on a terminal for an encrypted key: refuse it instead. */
-static int no_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf, (void)size, (void)rwflag, (void)u;
-    return -1;
-}
-
 /* WSS_ERR_NOT_FOUND when the file is missing, WSS_ERR_INVALID when unreadable as PEM. */
 static wss_err load_cert(const char *path, X509 **out)
 {
@@ -79,11 +58,8 @@ static wss_err load_cert(const char *path, X509 **out)
     wss_err rc = wss_read_file(path, PEM_FILE_MAX, &text, &len);
     if (rc != WSS_OK)
         return rc;
-    BIO *bio = BIO_new_mem_buf(text, (int)len);
-    *out = bio ? PEM_read_bio_X509(bio, NULL, no_password, NULL) : NULL;
-    BIO_free(bio);
+    *out = wss_x509_from_pem(text, len);
     free(text);
-    ERR_clear_error();
     return *out ? WSS_OK : WSS_ERR_INVALID;
 }
 
@@ -95,7 +71,7 @@ static wss_err load_key(const char *path, EVP_PKEY **out)
     if (rc != WSS_OK)
         return rc;
     BIO *bio = BIO_new_mem_buf(text, (int)len);
-    *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL) : NULL;
+    *out = bio ? PEM_read_bio_PrivateKey(bio, NULL, wss_pem_no_password, NULL) : NULL;
     BIO_free(bio);
     OPENSSL_cleanse(text, len);
     free(text);
@@ -156,60 +132,11 @@ static wss_err save_pair(const char *dir, const char *cert_name, const char *key
 
 /* ---- building certificates ------------------------------------------------- */
 
-/* 16 random bytes, kept positive and at full length (RFC 5280 allows 20 octets). */
-static int set_random_serial(X509 *cert)
-{
-    unsigned char b[16];
-    if (wss_random_bytes(b, sizeof b) != WSS_OK)
-        return 0;
-    b[0] = (unsigned char)((b[0] & 0x7f) | 0x40);
-    BIGNUM *bn = BN_bin2bn(b, sizeof b, NULL);
-    int ok = bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
-    BN_free(bn);
-    return ok;
-}
-
-static int set_subject_cn(X509 *cert, const char *cn)
-{
-    X509_NAME *name = X509_get_subject_name(cert);
-    return X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) == 1;
-}
-
-/* A version-3 certificate for key, with a fresh serial, valid from a little
- * before now for `days`; subject and issuer are left to the caller. */
-static X509 *new_cert(EVP_PKEY *key, int days)
-{
-    X509 *cert = X509_new();
-    if (!cert)
-        return NULL;
-    if (X509_set_version(cert, X509_VERSION_3) != 1 || !set_random_serial(cert) ||
-        !X509_gmtime_adj(X509_getm_notBefore(cert), -BACKDATE_SECONDS) ||
-        !X509_time_adj_ex(X509_getm_notAfter(cert), days, 0, NULL) || X509_set_pubkey(cert, key) != 1) {
-        X509_free(cert);
-        return NULL;
-    }
-    return cert;
-}
-
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value);
-    int ok = ext && X509_add_ext(cert, ext, -1) == 1;
-    X509_EXTENSION_free(ext);
-    return ok;
-}
-
 static wss_err make_ca(tls_pair *ca)
 {
     ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    ca->cert = ca->key ? new_cert(ca->key, CA_DAYS) : NULL;
-    X509 *c = ca->cert;
-    if (!c || !set_subject_cn(c, CA_CN) || X509_set_issuer_name(c, X509_get_subject_name(c)) != 1 ||
-        !add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE") ||
-        !add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-        !add_ext(c, c, NID_subject_key_identifier, "hash") || X509_sign(c, ca->key, EVP_sha256()) <= 0) {
+    ca->cert = ca->key ? wss_x509_self_signed_ca(ca->key, CA_CN, CA_DAYS) : NULL;
+    if (!ca->cert) {
         pair_free(ca);
         ERR_clear_error();
         return WSS_ERR_CRYPTO;
@@ -379,25 +306,25 @@ static wss_err ensure_ca(const char *dir, tls_pair *ca, char *err, size_t errlen
     if (cert_rc == WSS_ERR_NOT_FOUND) {
         pair_free(ca);
         if ((rc = make_ca(ca)) != WSS_OK) {
-            set_err(err, errlen, "cannot create the local CA");
+            wss_crypto_set_err(err, errlen, "cannot create the local CA");
             return rc;
         }
         if ((rc = save_pair(dir, "ca.pem", "ca-key.pem", ca)) != WSS_OK)
-            set_err(err, errlen, "cannot write the local CA into %s: %s", dir, wss_strerror(rc));
+            wss_crypto_set_err(err, errlen, "cannot write the local CA into %s: %s", dir, wss_strerror(rc));
         return rc;
     }
     if (cert_rc != WSS_OK || key_rc != WSS_OK) {
-        set_err(err, errlen, "%s in %s: %s", cert_rc != WSS_OK ? "ca.pem" : "ca-key.pem", dir,
-                wss_strerror(cert_rc != WSS_OK ? cert_rc : key_rc));
+        wss_crypto_set_err(err, errlen, "%s in %s: %s", cert_rc != WSS_OK ? "ca.pem" : "ca-key.pem", dir,
+                           wss_strerror(cert_rc != WSS_OK ? cert_rc : key_rc));
         return WSS_ERR_CONFIG;
     }
     if (X509_check_private_key(ca->cert, ca->key) != 1) {
         ERR_clear_error();
-        set_err(err, errlen, "ca.pem and ca-key.pem in %s do not match", dir);
+        wss_crypto_set_err(err, errlen, "ca.pem and ca-key.pem in %s do not match", dir);
         return WSS_ERR_CONFIG;
     }
     if (!valid_for(ca->cert, 0)) {
-        set_err(err, errlen, "the local CA in %s has expired; remove ca.pem and ca-key.pem", dir);
+        wss_crypto_set_err(err, errlen, "the local CA in %s has expired; remove ca.pem and ca-key.pem", dir);
         return WSS_ERR_CONFIG;
     }
     return WSS_OK;
@@ -414,32 +341,16 @@ static int server_current(const tls_pair *srv, const tls_pair *ca, const char *c
     return ok;
 }
 
-/* Never outlive the CA: a chain with an expired root fails anyway, and the
- * renewal margin then makes each call reissue until the CA is replaced. */
-static int clamp_to_ca(X509 *cert, X509 *ca)
-{
-    const ASN1_TIME *ca_end = X509_get0_notAfter(ca);
-    if (ASN1_TIME_compare(X509_get0_notAfter(cert), ca_end) <= 0)
-        return 1;
-    return X509_set1_notAfter(cert, ca_end) == 1;
-}
-
 static wss_err make_server(const tls_pair *ca, const char *const *hosts, tls_pair *srv)
 {
     /* CN is informational (clients match subjectAltName), so a name too long
      * for it gets a generic one rather than an error. */
-    const char *cn = strlen(hosts[0]) <= CN_MAX ? hosts[0] : "openwss server";
+    const char *cn = strlen(hosts[0]) <= WSS_X509_CN_MAX ? hosts[0] : "openwss server";
     srv->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    srv->cert = srv->key ? new_cert(srv->key, SERVER_DAYS) : NULL;
+    srv->cert = srv->key ? wss_x509_new_leaf(srv->key, ca->cert, SERVER_DAYS) : NULL;
     X509 *c = srv->cert;
-    if (!c || !clamp_to_ca(c, ca->cert) || !set_subject_cn(c, cn) ||
-        X509_set_issuer_name(c, X509_get_subject_name(ca->cert)) != 1 || !add_san(c, hosts) ||
-        !add_ext(c, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
-        !add_ext(c, ca->cert, NID_key_usage, "critical,digitalSignature") ||
-        !add_ext(c, ca->cert, NID_ext_key_usage, "serverAuth") ||
-        !add_ext(c, ca->cert, NID_subject_key_identifier, "hash") ||
-        !add_ext(c, ca->cert, NID_authority_key_identifier, "keyid:always") ||
-        X509_sign(c, ca->key, EVP_sha256()) <= 0) {
+    if (!c || !wss_x509_set_subject_cn(c, cn) || !add_san(c, hosts) ||
+        !wss_x509_add_ext(c, ca->cert, NID_ext_key_usage, "serverAuth") || X509_sign(c, ca->key, EVP_sha256()) <= 0) {
         pair_free(srv);
         ERR_clear_error();
         return WSS_ERR_CRYPTO;
@@ -455,9 +366,9 @@ static wss_err ensure_server(const char *dir, const tls_pair *ca, const char *co
     if (rc == WSS_OK && !server_current(&srv, ca, hosts)) {
         pair_free(&srv);
         if ((rc = make_server(ca, hosts, &srv)) != WSS_OK)
-            set_err(err, errlen, "cannot issue the server certificate");
+            wss_crypto_set_err(err, errlen, "cannot issue the server certificate");
         else if ((rc = save_pair(dir, "server.pem", "server-key.pem", &srv)) != WSS_OK)
-            set_err(err, errlen, "cannot write the server certificate into %s: %s", dir, wss_strerror(rc));
+            wss_crypto_set_err(err, errlen, "cannot write the server certificate into %s: %s", dir, wss_strerror(rc));
     }
     pair_free(&srv);
     return rc;
@@ -465,18 +376,18 @@ static wss_err ensure_server(const char *dir, const tls_pair *ca, const char *co
 
 wss_err wss_tls_ensure(const char *dir, const char *const *hosts, char *err, size_t errlen)
 {
-    set_err(err, errlen, "%s", "");
+    wss_crypto_set_err(err, errlen, "%s", "");
     if (!dir || !*dir) {
-        set_err(err, errlen, "no state folder given");
+        wss_crypto_set_err(err, errlen, "no state folder given");
         return WSS_ERR_INVALID;
     }
     if (!hosts_valid(hosts)) {
-        set_err(err, errlen, "hosts must be a non-empty list of DNS names or IP addresses");
+        wss_crypto_set_err(err, errlen, "hosts must be a non-empty list of DNS names or IP addresses");
         return WSS_ERR_INVALID;
     }
     wss_err rc = wss_mkdir(dir);
     if (rc != WSS_OK) {
-        set_err(err, errlen, "cannot create %s: %s", dir, wss_strerror(rc));
+        wss_crypto_set_err(err, errlen, "cannot create %s: %s", dir, wss_strerror(rc));
         return rc;
     }
     tls_pair ca = {0};
