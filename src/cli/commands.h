@@ -8,5 +8,6 @@
 #define CLI_USAGE 2  /* the command line was wrong */
 
 int cli_sim(int argc, char **argv);
+int cli_cloud(int argc, char **argv);
 
 #endif

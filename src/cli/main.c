@@ -16,6 +16,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"sim", cli_sim, "the Amazon-side emulator: LWA, event gateway, directives, control API"},
+    {"cloud", cli_cloud, "the maker's cloud: device reports, SDAE outbox, skill endpoint, discovery"},
 };
 
 static void usage(FILE *out)

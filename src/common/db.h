@@ -21,8 +21,6 @@ wss_err wss_db_open(const char *path, const char *const *migrations, size_t nmig
 /* Runs a script of statements without parameters (schema, BEGIN/COMMIT). */
 wss_err wss_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 
-#endif
-
 /* Prepares sql and binds its parameters in order from the variadic list,
  * one per character of `types`:
  *   't' const char * (NULL binds NULL)   'i' long long   'd' double   'n' NULL (no argument)
@@ -36,3 +34,5 @@ int wss_db_run(sqlite3 *db, const char *sql, const char *types, ...);
 
 /* A text column copied with strdup(), or NULL when the column is NULL. */
 char *wss_db_column_strdup(sqlite3_stmt *st, int col);
+
+#endif

@@ -1,0 +1,692 @@
+/* skill.c - the maker's Smart Home skill endpoint, POST /alexa/skill.
+ *
+ * One route takes every directive Alexa sends the skill:
+ *   Alexa.SimpleSetup AssociateCustomerDevice (CDAD): binds a reported device
+ *     to the user behind the account-linking token in payload.scope, then
+ *     queues Proactive Discovery (Alexa.Discovery AddOrUpdateReport) in the
+ *     outbox, which adds the user's Alexa token when it sends the event;
+ *   Alexa.Authorization AcceptGrant: exchanges the grant code at Login with
+ *     Amazon and keeps the user's Alexa tokens (the grantee token names the user);
+ *   Alexa.Discovery Discover: lists the user's bound devices.
+ *
+ * What it guarantees:
+ *   - Every answer is a well-formed Alexa message in JSON, whatever arrives:
+ *     HTTP 200 with an Alexa.ErrorResponse (INVALID_DIRECTIVE for anything
+ *     malformed or unknown, the correlationToken echoed when the directive had
+ *     one), never an HTML page; 405 for a method other than POST and 413 for
+ *     an oversized body, with the same JSON error. Every error an AcceptGrant
+ *     meets is answered as Alexa.Authorization ErrorResponse
+ *     ACCEPT_GRANT_FAILED, the only error Alexa takes for that directive.
+ *   - CDAD is idempotent: the store binds a device once; a redelivered
+ *     directive for the same user answers success again and queues no second
+ *     discovery event. A device bound to another user is refused with
+ *     INVALID_DIRECTIVE and stays with its user.
+ *   - AcceptGrant answers success only after Login with Amazon issued tokens
+ *     for the code and the store kept them; any failure on the way (refused
+ *     code, no answer, unknown grantee, store error) is ACCEPT_GRANT_FAILED.
+ *   - Grant codes, tokens and the client secret are never logged, and are
+ *     wiped from memory once used.
+ *
+ * Every request counts in CLOUD_DIRECTIVES and in the latency histogram under
+ * its directive name ("Unknown" for anything malformed or unknown). */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cloud/internal.h"
+#include "common/alexa.h"
+#include "common/crypto.h"
+#include "common/httpc.h"
+#include "common/log.h"
+
+#define SKILL_MAX_BODY (64 * 1024)
+#define TEXT_MAX_CHARS 128 /* friendlyName, manufacturerName, description */
+#define TEXT_BUF (TEXT_MAX_CHARS * 4 + 1)
+#define FALLBACK_FRIENDLY_NAME "Switch"
+#define FALLBACK_CATEGORY "OTHER"
+#define FALLBACK_MANUFACTURER "openwss"
+#define MAX_ENDPOINTS 300
+/* Alexa waits 8 s for the answer: the code exchange must end before that so
+ * that a slow Login with Amazon still gets a well-formed ACCEPT_GRANT_FAILED. */
+#define LWA_TIMEOUT_CAP_MS 7000
+#define LWA_TOKEN_MAX 4096
+#define EXPIRES_IN_MAX (10LL * 365 * 24 * 3600)
+
+typedef enum directive_kind {
+    DIRECTIVE_UNKNOWN = 0,
+    DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE,
+    DIRECTIVE_ACCEPT_GRANT,
+    DIRECTIVE_DISCOVER,
+} directive_kind;
+
+static const char *const kind_names[] = {"Unknown", "AssociateCustomerDevice", "AcceptGrant", "Discover"};
+
+/* A parsed directive; the pointers borrow from root. */
+typedef struct directive {
+    json_t *root;
+    directive_kind kind;
+    const char *correlation; /* header.correlationToken when a non-empty string, else NULL */
+    const json_t *payload;   /* directive.payload, an object */
+    char invalid[256];       /* why the directive is malformed; "" when its envelope is right */
+} directive;
+
+/* ------------------------------------------------------------ small things */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Overwrites a secret before its memory is released. */
+static void wipe(char *s, size_t len)
+{
+    volatile char *p = s;
+    while (s && len--)
+        *p++ = 0;
+}
+
+static void free_secret(char *s)
+{
+    if (s)
+        wipe(s, strlen(s));
+    free(s);
+}
+
+static const char *str_at(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
+
+/* obj[key] when it is a non-empty string, else NULL. */
+static const char *nonempty_at(const json_t *obj, const char *key)
+{
+    const char *s = str_at(obj, key);
+    return s && *s ? s : NULL;
+}
+
+/* Copies at most max_chars UTF-8 characters of in (valid UTF-8, as jansson
+ * guarantees), turning control characters into spaces and trimming spaces at
+ * both ends. out must hold max_chars * 4 + 1 bytes. Returns the length. */
+static size_t copy_text(char *out, const char *in, size_t max_chars)
+{
+    size_t o = 0, chars = 0;
+    while (*in == ' ' || (*in > 0 && *in < 0x20))
+        in++;
+    for (; *in; in++) {
+        unsigned char ch = (unsigned char)*in;
+        if ((ch & 0xC0) != 0x80 && chars++ == max_chars)
+            break;
+        out[o++] = ch < 0x20 || ch == 0x7F ? ' ' : (char)ch;
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = 0;
+    return o;
+}
+
+/* A fresh messageId. A failing random source still gives a valid, unique enough id. */
+static void message_id(char out[37])
+{
+    static atomic_uint counter;
+    if (wss_uuid4(out) != WSS_OK)
+        snprintf(out, 37, "msg-%lld-%u", cloud_now_ms(), atomic_fetch_add(&counter, 1) + 1);
+}
+
+/* ------------------------------------------------------------ answers */
+
+static json_t *new_header(const char *ns, const char *name, const char *correlation)
+{
+    char id[37];
+    message_id(id);
+    json_t *h =
+        json_pack("{s:s, s:s, s:s, s:s}", "namespace", ns, "name", name, "payloadVersion", "3", "messageId", id);
+    if (h && correlation)
+        json_object_set_new(h, "correlationToken", json_string(correlation));
+    return h;
+}
+
+/* Sends doc (taking it). When it could not be built (no memory), a fixed
+ * error of the right family goes out instead. */
+static void reply(wss_http_response *resp, int status, json_t *doc, int grant_family)
+{
+    static const char alexa_fallback[] =
+        "{\"event\":{\"header\":{\"namespace\":\"Alexa\",\"name\":\"ErrorResponse\",\"payloadVersion\":\"3\","
+        "\"messageId\":\"00000000-0000-4000-8000-000000000000\"},"
+        "\"payload\":{\"type\":\"INTERNAL_ERROR\",\"message\":\"out of memory\"}}}";
+    static const char grant_fallback[] =
+        "{\"event\":{\"header\":{\"namespace\":\"Alexa.Authorization\",\"name\":\"ErrorResponse\","
+        "\"payloadVersion\":\"3\",\"messageId\":\"00000000-0000-4000-8000-000000000000\"},"
+        "\"payload\":{\"type\":\"ACCEPT_GRANT_FAILED\",\"message\":\"out of memory\"}}}";
+    wss_http_reply_json(resp, status, doc);
+    if (!resp->body) {
+        wss_http_reply_text(resp, status, grant_family ? grant_fallback : alexa_fallback);
+        resp->content_type = "application/json";
+    }
+}
+
+static void alexa_error(wss_http_response *resp, int status, const char *correlation, const char *type, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
+static void alexa_error(wss_http_response *resp, int status, const char *correlation, const char *type, const char *fmt,
+                        ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *doc = json_pack("{s:{s:o, s:{s:s, s:s}}}", "event", "header",
+                            new_header("Alexa", "ErrorResponse", correlation), "payload", "type", type, "message", msg);
+    reply(resp, status, doc, 0);
+}
+
+static void grant_failed(wss_http_response *resp, const char *correlation, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void grant_failed(wss_http_response *resp, const char *correlation, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *doc = json_pack("{s:{s:o, s:{s:s, s:s}}}", "event", "header",
+                            new_header("Alexa.Authorization", "ErrorResponse", correlation), "payload", "type",
+                            "ACCEPT_GRANT_FAILED", "message", msg);
+    reply(resp, 200, doc, 1);
+    wss_log(WSS_LOG_WARN, "cloud", "AcceptGrant refused: %s", msg);
+}
+
+/* ------------------------------------------------------------ parsing */
+
+static directive_kind classify(const char *ns, const char *name)
+{
+    if (strcmp(ns, "Alexa.SimpleSetup") == 0 && strcmp(name, "AssociateCustomerDevice") == 0)
+        return DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE;
+    if (strcmp(ns, "Alexa.Authorization") == 0 && strcmp(name, "AcceptGrant") == 0)
+        return DIRECTIVE_ACCEPT_GRANT;
+    if (strcmp(ns, "Alexa.Discovery") == 0 && strcmp(name, "Discover") == 0)
+        return DIRECTIVE_DISCOVER;
+    return DIRECTIVE_UNKNOWN;
+}
+
+/* Checks the envelope of the request: {"directive":{"header":{...},"payload":{...}}}.
+ * Fills d (kind and correlation as far as they can be read); d->invalid says
+ * what is wrong, "" when nothing is. */
+static void parse_directive(const wss_http_request *req, directive *d)
+{
+    json_error_t jerr;
+    memset(d, 0, sizeof *d);
+    d->root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!d->root) {
+        /* Only the position: the parser's text quotes the body, which is not logged. */
+        snprintf(d->invalid, sizeof d->invalid, "the body is not JSON (line %d, column %d)", jerr.line, jerr.column);
+        return;
+    }
+    const json_t *dir = json_object_get(d->root, "directive");
+    const json_t *header = json_object_get(dir, "header");
+    if (!json_is_object(dir) || !json_is_object(header)) {
+        snprintf(d->invalid, sizeof d->invalid, "the body has no directive.header object");
+        return;
+    }
+    const json_t *corr = json_object_get(header, "correlationToken");
+    d->correlation = nonempty_at(header, "correlationToken");
+    const char *ns = nonempty_at(header, "namespace"), *name = nonempty_at(header, "name");
+    const json_t *version = json_object_get(header, "payloadVersion");
+    if (ns && name)
+        d->kind = classify(ns, name);
+    if (!ns || !name)
+        snprintf(d->invalid, sizeof d->invalid, "directive.header needs namespace and name strings");
+    else if (d->kind == DIRECTIVE_UNKNOWN)
+        snprintf(d->invalid, sizeof d->invalid, "this skill does not support the directive %.80s %.80s", ns, name);
+    else if (!json_is_string(version) || strcmp(json_string_value(version), "3") != 0)
+        snprintf(d->invalid, sizeof d->invalid, "directive.header.payloadVersion must be \"3\"");
+    else if (!wss_alexa_message_id_valid(str_at(header, "messageId")))
+        snprintf(d->invalid, sizeof d->invalid, "directive.header.messageId is missing or malformed");
+    else if (corr && !d->correlation)
+        snprintf(d->invalid, sizeof d->invalid, "directive.header.correlationToken must be a non-empty string");
+    else if (!json_is_object(d->payload = json_object_get(dir, "payload")))
+        snprintf(d->invalid, sizeof d->invalid, "directive.payload must be an object");
+}
+
+/* payload.<key> = {"type": type, <field>: non-empty string}: the field, or NULL. */
+static const char *typed_field(const json_t *payload, const char *key, const char *type, const char *field)
+{
+    const json_t *obj = json_object_get(payload, key);
+    const char *t = str_at(obj, "type");
+    return t && strcmp(t, type) == 0 ? nonempty_at(obj, field) : NULL;
+}
+
+/* ------------------------------------------------------------ users */
+
+typedef enum auth_result { AUTH_OK, AUTH_UNKNOWN, AUTH_EXPIRED, AUTH_FAILED } auth_result;
+
+/* The user behind a maker's account-linking access token (stored by digest). */
+static auth_result resolve_user(cloud *c, const char *token, cloud_user *user)
+{
+    char sha[65];
+    wss_sha256_hex(token, sha);
+    memset(user, 0, sizeof *user);
+    wss_err rc = c->store->ops->user_by_token(c->store, sha, user);
+    if (rc == WSS_ERR_NOT_FOUND)
+        return AUTH_UNKNOWN;
+    if (rc != WSS_OK) {
+        wss_log(WSS_LOG_ERROR, "cloud", "cannot look up an account-linking token: %s", wss_strerror(rc));
+        return AUTH_FAILED;
+    }
+    return user->token_expires_ms <= cloud_now_ms() ? AUTH_EXPIRED : AUTH_OK;
+}
+
+/* Answers the Alexa.ErrorResponse for a token that did not resolve. */
+static void auth_error(wss_http_response *resp, const char *correlation, auth_result ar)
+{
+    if (ar == AUTH_UNKNOWN)
+        alexa_error(resp, 200, correlation, "INVALID_AUTHORIZATION_CREDENTIAL",
+                    "the access token in payload.scope belongs to no account");
+    else if (ar == AUTH_EXPIRED)
+        alexa_error(resp, 200, correlation, "EXPIRED_AUTHORIZATION_CREDENTIAL",
+                    "the access token in payload.scope has expired");
+    else
+        alexa_error(resp, 200, correlation, "INTERNAL_ERROR", "the account could not be looked up; try again");
+}
+
+/* ------------------------------------------------------------ endpoints */
+
+/* The device's naming categories as displayCategories: the known ones, each
+ * once; OTHER when none is usable. naming is a JSON array or its text. */
+static json_t *display_categories(const json_t *naming)
+{
+    json_t *parsed = NULL, *out = json_array();
+    if (json_is_string(naming))
+        naming = parsed = json_loads(json_string_value(naming), JSON_REJECT_DUPLICATES, NULL);
+    size_t i;
+    const json_t *v;
+    json_array_foreach(naming, i, v)
+    {
+        const char *cat = json_string_value(v);
+        int seen = 0;
+        for (size_t j = 0; cat && j < json_array_size(out); j++)
+            seen |= strcmp(cat, json_string_value(json_array_get(out, j))) == 0;
+        if (cat && !seen && wss_alexa_display_category_known(cat))
+            json_array_append_new(out, json_string(cat));
+    }
+    json_decref(parsed);
+    if (out && json_array_size(out) == 0)
+        json_array_append_new(out, json_string(FALLBACK_CATEGORY));
+    return out;
+}
+
+/* One discovery endpoint: a switch that Alexa can turn on and off. */
+static json_t *endpoint_json(const cloud *c, const char *device_id, const char *friendly_name, const json_t *naming)
+{
+    char manufacturer[TEXT_BUF], name[TEXT_BUF], description[TEXT_BUF], text[TEXT_BUF + 64];
+    if (!copy_text(manufacturer, c->cfg.manufacturer_name ? c->cfg.manufacturer_name : "", TEXT_MAX_CHARS))
+        snprintf(manufacturer, sizeof manufacturer, "%s", FALLBACK_MANUFACTURER);
+    if (!copy_text(name, friendly_name ? friendly_name : "", TEXT_MAX_CHARS))
+        snprintf(name, sizeof name, "%s", FALLBACK_FRIENDLY_NAME);
+    snprintf(text, sizeof text, "%s device, set up with Amazon Wi-Fi Simple Setup", manufacturer);
+    copy_text(description, text, TEXT_MAX_CHARS);
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:{s:[{s:s}], s:b, s:b}}]}",
+                     "endpointId", device_id, "manufacturerName", manufacturer, "friendlyName", name, "description",
+                     description, "displayCategories", display_categories(naming), "capabilities", "type",
+                     "AlexaInterface", "interface", "Alexa", "version", "3", "type", "AlexaInterface", "interface",
+                     "Alexa.PowerController", "version", "3", "properties", "supported", "name", "powerState",
+                     "proactivelyReported", 1, "retrievable", 1);
+}
+
+/* The endpoints of the user's bound devices (only `only` when not NULL), at
+ * most MAX_ENDPOINTS. NULL when the store failed. */
+static json_t *user_endpoints(cloud *c, const char *user_id, const char *only)
+{
+    json_t *devices = NULL, *out;
+    wss_err rc = c->store->ops->user_devices(c->store, user_id, &devices);
+    if (rc != WSS_OK) {
+        wss_log(WSS_LOG_ERROR, "cloud", "cannot list the devices of user %s: %s", user_id, wss_strerror(rc));
+        json_decref(devices);
+        return NULL;
+    }
+    out = json_array();
+    size_t i;
+    const json_t *dev;
+    json_array_foreach(devices, i, dev)
+    {
+        const char *id = str_at(dev, "device_id");
+        if (!id || !wss_alexa_id_valid(id) || (only && strcmp(id, only) != 0))
+            continue;
+        if (json_array_size(out) == MAX_ENDPOINTS) {
+            wss_log(WSS_LOG_WARN, "cloud", "user %s has more than %d devices; Alexa takes only %d", user_id,
+                    MAX_ENDPOINTS, MAX_ENDPOINTS);
+            break;
+        }
+        json_array_append_new(
+            out, endpoint_json(c, id, str_at(dev, "friendly_name"), json_object_get(dev, "naming_categories")));
+    }
+    json_decref(devices);
+    return out;
+}
+
+/* ------------------------------------------------------------ AssociateCustomerDevice */
+
+/* The first usable preferredFriendlyNames[].value.text, else the fallback.
+ * The names are advice (the seed's FAQ): a missing or odd list is no error. */
+static void friendly_name(const json_t *device, char out[TEXT_BUF])
+{
+    size_t i;
+    const json_t *label;
+    json_array_foreach(json_object_get(device, "preferredFriendlyNames"), i, label)
+    {
+        const char *text = str_at(json_object_get(label, "value"), "text");
+        if (text && copy_text(out, text, TEXT_MAX_CHARS))
+            return;
+    }
+    snprintf(out, TEXT_BUF, "%s", FALLBACK_FRIENDLY_NAME);
+}
+
+/* Queues the Proactive Discovery of a newly bound device: an AddOrUpdateReport
+ * without payload.scope (the outbox adds the user's Alexa token when sending). */
+static wss_err queue_discovery(cloud *c, const char *user_id, const char *device_id, const char *name)
+{
+    json_t *endpoints = user_endpoints(c, user_id, device_id);
+    if (endpoints && json_array_size(endpoints) == 0) /* the store lists it later than it bound it: build it here */
+        json_array_append_new(endpoints, endpoint_json(c, device_id, name, NULL));
+    json_t *doc = endpoints ? json_pack("{s:{s:o, s:{s:o}}}", "event", "header",
+                                        new_header("Alexa.Discovery", "AddOrUpdateReport", NULL), "payload",
+                                        "endpoints", endpoints)
+                            : NULL;
+    json_t *header = json_object_get(json_object_get(doc, "event"), "header");
+    const char *mid = str_at(header, "messageId");
+    char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    const char *gateway = c->cfg.gateway_url ? c->cfg.gateway_url : cloud_region_gateway(c->cfg.region);
+    wss_err rc = body && mid
+                     ? c->store->ops->outbox_add(c->store, "discovery", mid, gateway, body, user_id, cloud_now_ms())
+                     : WSS_ERR_NOMEM;
+    if (rc == WSS_OK)
+        wss_log(WSS_LOG_INFO, "cloud", "discovery of %s for user %s queued (message %s)", device_id, user_id, mid);
+    free(body);
+    json_decref(doc);
+    if (rc == WSS_OK && c->outbox)
+        cloud_outbox_wake(c->outbox);
+    return rc;
+}
+
+static void handle_associate(cloud *c, const directive *d, wss_http_response *resp)
+{
+    const char *token = typed_field(d->payload, "scope", "BearerToken", "token");
+    const json_t *device = json_object_get(d->payload, "device");
+    const char *device_id = str_at(device, "id");
+    char name[TEXT_BUF];
+    cloud_user user;
+    int created = 0;
+
+    if (!token)
+        return alexa_error(resp, 200, d->correlation, "INVALID_DIRECTIVE",
+                           "payload.scope must be {\"type\":\"BearerToken\",\"token\":\"...\"}");
+    if (!device_id || !wss_alexa_id_valid(device_id))
+        return alexa_error(resp, 200, d->correlation, "INVALID_DIRECTIVE",
+                           "payload.device.id must be 1..%d letters, digits, spaces or _ - = # ; : ? @ &",
+                           WSS_ALEXA_ID_MAX);
+    auth_result ar = resolve_user(c, token, &user);
+    if (ar != AUTH_OK)
+        return auth_error(resp, d->correlation, ar);
+    friendly_name(device, name);
+
+    wss_err rc = c->store->ops->bind(c->store, device_id, user.user_id, name, cloud_now_ms(), &created);
+    if (rc == WSS_ERR_NOT_FOUND)
+        return alexa_error(resp, 200, d->correlation, "NO_SUCH_ENDPOINT",
+                           "no device with this id has reported to this cloud");
+    if (rc == WSS_ERR_EXISTS) {
+        wss_log(WSS_LOG_WARN, "cloud", "CDAD for %s refused: the device is bound to another user than %s", device_id,
+                user.user_id);
+        return alexa_error(resp, 200, d->correlation, "INVALID_DIRECTIVE",
+                           "the device is already associated with another account; it must be removed there first");
+    }
+    if (rc != WSS_OK) {
+        wss_log(WSS_LOG_ERROR, "cloud", "cannot bind %s to user %s: %s", device_id, user.user_id, wss_strerror(rc));
+        return alexa_error(resp, 200, d->correlation, "INTERNAL_ERROR", "the association could not be stored");
+    }
+    if (created) {
+        wss_log(WSS_LOG_INFO, "cloud", "device %s bound to user %s", device_id, user.user_id);
+        /* The binding stands even when the event cannot be queued: the user's
+         * next Discover lists the device, so the answer is still success. */
+        rc = queue_discovery(c, user.user_id, device_id, name);
+        if (rc != WSS_OK)
+            wss_log(WSS_LOG_ERROR, "cloud", "cannot queue the discovery of %s: %s", device_id, wss_strerror(rc));
+    } else
+        wss_log(WSS_LOG_INFO, "cloud", "device %s already bound to user %s: repeated CDAD answered again", device_id,
+                user.user_id);
+    json_t *doc =
+        json_pack("{s:{s:o, s:{s:s}, s:{}}}", "event", "header", new_header("Alexa", "Response", d->correlation),
+                  "endpoint", "endpointId", device_id, "payload");
+    reply(resp, 200, doc, 0);
+}
+
+/* ------------------------------------------------------------ AcceptGrant */
+
+/* Appends "key=value" to a form body, percent-encoding the value. */
+static void form_add(char *out, size_t outlen, size_t *len, const char *key, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    *len += (size_t)snprintf(out + *len, *len < outlen ? outlen - *len : 0, "%s%s=", *len ? "&" : "", key);
+    for (const unsigned char *p = (const unsigned char *)value; *p && *len + 4 < outlen; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+            *p == '.' || *p == '_' || *p == '~')
+            out[(*len)++] = (char)*p;
+        else {
+            out[(*len)++] = '%';
+            out[(*len)++] = hex[*p >> 4];
+            out[(*len)++] = hex[*p & 15];
+        }
+    }
+    if (*len < outlen)
+        out[*len] = 0;
+}
+
+typedef struct lwa_tokens {
+    char *access;
+    char *refresh;
+    long long expires_in; /* seconds */
+} lwa_tokens;
+
+static void lwa_tokens_free(lwa_tokens *t)
+{
+    free_secret(t->access);
+    free_secret(t->refresh);
+    memset(t, 0, sizeof *t);
+}
+
+/* The OAuth error code of an LWA refusal, reduced to [a-z_] (never its other fields). */
+static void lwa_error_code(const wss_httpc_response *r, char *out, size_t outlen)
+{
+    json_t *doc = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    const char *code = str_at(doc, "error");
+    size_t o = 0;
+    for (; code && *code && o + 1 < outlen && o < 40; code++)
+        if ((*code >= 'a' && *code <= 'z') || *code == '_')
+            out[o++] = *code;
+    out[o] = 0;
+    if (!o)
+        snprintf(out, outlen, "no error code");
+    json_decref(doc);
+}
+
+/* Reads LWA's 200 answer: access_token, refresh_token, expires_in. */
+static int lwa_read_tokens(const wss_httpc_response *r, lwa_tokens *out, char *why, size_t whylen)
+{
+    json_t *doc = r->body ? json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    const char *access = nonempty_at(doc, "access_token"), *refresh = nonempty_at(doc, "refresh_token");
+    const char *type = str_at(doc, "token_type");
+    const json_t *expires = json_object_get(doc, "expires_in");
+    int ok = 0;
+    if (!access || !refresh || strlen(access) > LWA_TOKEN_MAX || strlen(refresh) > LWA_TOKEN_MAX)
+        snprintf(why, whylen, "Login with Amazon's answer lacks a usable access_token and refresh_token");
+    else if (type && strcasecmp(type, "bearer") != 0)
+        snprintf(why, whylen, "Login with Amazon's answer has token_type \"%.32s\", not bearer", type);
+    else if (!json_is_integer(expires) || json_integer_value(expires) <= 0)
+        snprintf(why, whylen, "Login with Amazon's answer lacks a positive expires_in");
+    else {
+        out->access = strdup(access);
+        out->refresh = strdup(refresh);
+        out->expires_in = json_integer_value(expires) > EXPIRES_IN_MAX ? EXPIRES_IN_MAX : json_integer_value(expires);
+        ok = out->access && out->refresh;
+        if (!ok) {
+            lwa_tokens_free(out);
+            snprintf(why, whylen, "out of memory");
+        }
+    }
+    /* The parsed copy holds the tokens too. */
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v) if (json_is_string(v)) wipe((char *)json_string_value(v), json_string_length(v));
+    json_decref(doc);
+    return ok;
+}
+
+/* Exchanges an AcceptGrant code at Login with Amazon (authorization_code grant). */
+static int exchange_code(const cloud_config *cfg, const char *code, lwa_tokens *out, char *why, size_t whylen)
+{
+    memset(out, 0, sizeof *out);
+    if (!cfg->lwa_token_url || !cfg->lwa_client_id || !cfg->lwa_client_secret) {
+        snprintf(why, whylen, "this cloud has no Login with Amazon client configured");
+        return 0;
+    }
+    size_t cap = 3 * (strlen(code) + strlen(cfg->lwa_client_id) + strlen(cfg->lwa_client_secret)) + 128, len = 0;
+    char *form = malloc(cap);
+    if (!form) {
+        snprintf(why, whylen, "out of memory");
+        return 0;
+    }
+    form_add(form, cap, &len, "grant_type", "authorization_code");
+    form_add(form, cap, &len, "code", code);
+    form_add(form, cap, &len, "client_id", cfg->lwa_client_id);
+    form_add(form, cap, &len, "client_secret", cfg->lwa_client_secret);
+    long long timeout = cfg->request_timeout_ms > 0 && cfg->request_timeout_ms < LWA_TIMEOUT_CAP_MS
+                            ? cfg->request_timeout_ms
+                            : LWA_TIMEOUT_CAP_MS;
+    wss_httpc_request req = {.method = "POST",
+                             .url = cfg->lwa_token_url,
+                             .body = form,
+                             .body_len = len,
+                             .content_type = "application/x-www-form-urlencoded",
+                             .ca_file = cfg->outbound_ca_file,
+                             .timeout_ms = (long)timeout};
+    wss_httpc_response r;
+    char err[256];
+    memset(&r, 0, sizeof r);
+    wss_err rc = wss_httpc_perform(&req, &r, err, sizeof err);
+    wipe(form, len);
+    free(form);
+    int ok = 0;
+    if (rc != WSS_OK)
+        snprintf(why, whylen, "Login with Amazon did not answer the code exchange (%s)", wss_strerror(rc));
+    else if (r.status != 200) {
+        char code_text[48];
+        lwa_error_code(&r, code_text, sizeof code_text);
+        snprintf(why, whylen, "Login with Amazon refused the code exchange (HTTP %ld, %s)", r.status, code_text);
+    } else
+        ok = lwa_read_tokens(&r, out, why, whylen);
+    if (rc != WSS_OK && err[0])
+        wss_log(WSS_LOG_WARN, "cloud", "code exchange at Login with Amazon failed: %s", err);
+    if (r.body)
+        wipe(r.body, r.body_len);
+    wss_httpc_response_free(&r);
+    return ok;
+}
+
+static void handle_accept_grant(cloud *c, const directive *d, wss_http_response *resp)
+{
+    const char *code = typed_field(d->payload, "grant", "OAuth2.AuthorizationCode", "code");
+    const char *grantee = typed_field(d->payload, "grantee", "BearerToken", "token");
+    cloud_user user;
+    lwa_tokens tokens;
+    char why[256];
+
+    if (!code)
+        return grant_failed(resp, d->correlation,
+                            "payload.grant must be {\"type\":\"OAuth2.AuthorizationCode\",\"code\":\"...\"}");
+    if (!grantee)
+        return grant_failed(resp, d->correlation,
+                            "payload.grantee must be {\"type\":\"BearerToken\",\"token\":\"...\"}");
+    /* The grantee first: a code is single-use, so it is not spent for nobody. */
+    auth_result ar = resolve_user(c, grantee, &user);
+    if (ar == AUTH_UNKNOWN)
+        return grant_failed(resp, d->correlation, "the grantee token belongs to no account");
+    if (ar == AUTH_EXPIRED)
+        return grant_failed(resp, d->correlation, "the grantee token has expired");
+    if (ar != AUTH_OK)
+        return grant_failed(resp, d->correlation, "the grantee's account could not be looked up");
+    if (!exchange_code(&c->cfg, code, &tokens, why, sizeof why))
+        return grant_failed(resp, d->correlation, "%s", why);
+    long long expires_ms = cloud_now_ms() + tokens.expires_in * 1000;
+    wss_err rc = c->store->ops->grant_put(c->store, user.user_id, tokens.access, tokens.refresh, expires_ms);
+    lwa_tokens_free(&tokens);
+    if (rc != WSS_OK) {
+        wss_log(WSS_LOG_ERROR, "cloud", "cannot store the Alexa tokens of user %s: %s", user.user_id, wss_strerror(rc));
+        return grant_failed(resp, d->correlation, "the tokens could not be stored");
+    }
+    wss_log(WSS_LOG_INFO, "cloud", "AcceptGrant: Alexa tokens of user %s stored", user.user_id);
+    json_t *doc = json_pack("{s:{s:o, s:{}}}", "event", "header",
+                            new_header("Alexa.Authorization", "AcceptGrant.Response", d->correlation), "payload");
+    reply(resp, 200, doc, 1);
+}
+
+/* ------------------------------------------------------------ Discover */
+
+static void handle_discover(cloud *c, const directive *d, wss_http_response *resp)
+{
+    const char *token = typed_field(d->payload, "scope", "BearerToken", "token");
+    cloud_user user;
+    if (!token)
+        return alexa_error(resp, 200, d->correlation, "INVALID_DIRECTIVE",
+                           "payload.scope must be {\"type\":\"BearerToken\",\"token\":\"...\"}");
+    auth_result ar = resolve_user(c, token, &user);
+    if (ar != AUTH_OK)
+        return auth_error(resp, d->correlation, ar);
+    json_t *endpoints = user_endpoints(c, user.user_id, NULL);
+    if (!endpoints)
+        return alexa_error(resp, 200, d->correlation, "INTERNAL_ERROR", "the devices could not be listed; try again");
+    wss_log(WSS_LOG_INFO, "cloud", "Discover: %zu endpoints for user %s", json_array_size(endpoints), user.user_id);
+    json_t *doc = json_pack("{s:{s:o, s:{s:o}}}", "event", "header",
+                            new_header("Alexa.Discovery", "Discover.Response", d->correlation), "payload", "endpoints",
+                            endpoints);
+    reply(resp, 200, doc, 0);
+}
+
+/* ------------------------------------------------------------ the route */
+
+/* Handles one POSTed directive; gives the kind for the metrics. */
+static directive_kind handle_post(cloud *c, const wss_http_request *req, wss_http_response *resp)
+{
+    if (req->body_too_large || req->body_len > SKILL_MAX_BODY) {
+        alexa_error(resp, 413, NULL, "INVALID_DIRECTIVE", "a directive is at most %d bytes", SKILL_MAX_BODY);
+        return DIRECTIVE_UNKNOWN;
+    }
+    directive d;
+    parse_directive(req, &d);
+    if (d.invalid[0] && d.kind == DIRECTIVE_ACCEPT_GRANT)
+        grant_failed(resp, d.correlation, "%s", d.invalid);
+    else if (d.invalid[0]) {
+        wss_log(WSS_LOG_WARN, "cloud", "directive refused from %s: %s", req->client_ip, d.invalid);
+        alexa_error(resp, 200, d.correlation, "INVALID_DIRECTIVE", "%s", d.invalid);
+    } else if (d.kind == DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE)
+        handle_associate(c, &d, resp);
+    else if (d.kind == DIRECTIVE_ACCEPT_GRANT)
+        handle_accept_grant(c, &d, resp);
+    else
+        handle_discover(c, &d, resp);
+    json_decref(d.root);
+    return d.invalid[0] ? DIRECTIVE_UNKNOWN : d.kind;
+}
+
+void cloud_skill_handle(cloud *c, const wss_http_request *req, wss_http_response *resp)
+{
+    if (strcmp(req->method, "POST") != 0) {
+        alexa_error(resp, 405, NULL, "INVALID_DIRECTIVE", "directives are POSTed to this endpoint");
+        wss_http_add_header(resp, "Allow", "POST");
+        return;
+    }
+    double start = mono_s();
+    directive_kind kind = handle_post(c, req, resp);
+    cloud_metrics_inc(c->metrics, CLOUD_DIRECTIVES);
+    cloud_metrics_directive_latency(c->metrics, kind_names[kind], mono_s() - start);
+}
