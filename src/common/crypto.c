@@ -31,7 +31,7 @@ struct wss_crypto_key {
 #define SPKI_P256_UNCOMPRESSED 91
 #define SPKI_P256_COMPRESSED 59
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void wss_crypto_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)
         return;
@@ -39,6 +39,12 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+int wss_pem_no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
 }
 
 /* ---- random values -------------------------------------------------------- */
@@ -312,13 +318,6 @@ static int pair_ok(EVP_PKEY *pkey)
     return ok;
 }
 
-/* Never prompt on a terminal for an encrypted PEM: refuse it instead. */
-static int no_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf, (void)size, (void)rwflag, (void)u;
-    return -1;
-}
-
 wss_err wss_key_generate(wss_crypto_key **out)
 {
     if (!out)
@@ -340,10 +339,10 @@ static int looks_like_pem(const char *text)
 static EVP_PKEY *public_from_pem(const char *text, char *err, size_t errlen)
 {
     BIO *bio = BIO_new_mem_buf(text, -1);
-    EVP_PKEY *pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, no_password, NULL) : NULL;
+    EVP_PKEY *pkey = bio ? PEM_read_bio_PUBKEY(bio, NULL, wss_pem_no_password, NULL) : NULL;
     BIO_free(bio);
     if (!pkey)
-        set_err(err, errlen, "not a PEM public key (expected BEGIN PUBLIC KEY)");
+        wss_crypto_set_err(err, errlen, "not a PEM public key (expected BEGIN PUBLIC KEY)");
     return pkey;
 }
 
@@ -352,12 +351,12 @@ static EVP_PKEY *public_from_b64(const char *text, char *err, size_t errlen)
     uint8_t *der = NULL;
     size_t len = 0;
     if (wss_base64_decode(text, &der, &len) != WSS_OK) {
-        set_err(err, errlen, "public key is neither PEM nor canonical base64");
+        wss_crypto_set_err(err, errlen, "public key is neither PEM nor canonical base64");
         return NULL;
     }
     EVP_PKEY *pkey = NULL;
     if (len != SPKI_P256_UNCOMPRESSED && len != SPKI_P256_COMPRESSED) {
-        set_err(err, errlen, "public key DER is %zu bytes, expected 91 or 59", len);
+        wss_crypto_set_err(err, errlen, "public key DER is %zu bytes, expected 91 or 59", len);
     } else {
         const unsigned char *p = der;
         pkey = d2i_PUBKEY(NULL, &p, (long)len);
@@ -366,7 +365,7 @@ static EVP_PKEY *public_from_b64(const char *text, char *err, size_t errlen)
             pkey = NULL;
         }
         if (!pkey)
-            set_err(err, errlen, "public key is not a DER SubjectPublicKeyInfo");
+            wss_crypto_set_err(err, errlen, "public key is not a DER SubjectPublicKeyInfo");
     }
     free(der);
     return pkey;
@@ -374,12 +373,12 @@ static EVP_PKEY *public_from_b64(const char *text, char *err, size_t errlen)
 
 wss_err wss_key_parse_public(const char *text, wss_crypto_key **out, char *err, size_t errlen)
 {
-    set_err(err, errlen, "%s", "");
+    wss_crypto_set_err(err, errlen, "%s", "");
     if (!out)
         return WSS_ERR_INVALID;
     *out = NULL;
     if (!text || !*text || strlen(text) > KEY_TEXT_MAX) {
-        set_err(err, errlen, "public key missing or too long");
+        wss_crypto_set_err(err, errlen, "public key missing or too long");
         return WSS_ERR_INVALID;
     }
     EVP_PKEY *pkey = looks_like_pem(text) ? public_from_pem(text, err, errlen) : public_from_b64(text, err, errlen);
@@ -387,7 +386,7 @@ wss_err wss_key_parse_public(const char *text, wss_crypto_key **out, char *err, 
     if (!pkey)
         return WSS_ERR_INVALID;
     if (!is_p256(pkey) || !public_ok(pkey)) {
-        set_err(err, errlen, "public key is not an EC P-256 key");
+        wss_crypto_set_err(err, errlen, "public key is not an EC P-256 key");
         EVP_PKEY_free(pkey);
         ERR_clear_error();
         return WSS_ERR_INVALID;
@@ -397,26 +396,26 @@ wss_err wss_key_parse_public(const char *text, wss_crypto_key **out, char *err, 
 
 wss_err wss_key_parse_private_pem(const char *pem, wss_crypto_key **out, char *err, size_t errlen)
 {
-    set_err(err, errlen, "%s", "");
+    wss_crypto_set_err(err, errlen, "%s", "");
     if (!out)
         return WSS_ERR_INVALID;
     *out = NULL;
     if (!pem || strlen(pem) > KEY_TEXT_MAX) {
-        set_err(err, errlen, "private key missing or too long");
+        wss_crypto_set_err(err, errlen, "private key missing or too long");
         return WSS_ERR_INVALID;
     }
     BIO *bio = BIO_new_mem_buf(pem, -1);
     if (!bio)
         return WSS_ERR_NOMEM;
-    EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
+    EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, wss_pem_no_password, NULL);
     BIO_free(bio);
     ERR_clear_error();
     if (!pkey) {
-        set_err(err, errlen, "not an unencrypted PEM private key");
+        wss_crypto_set_err(err, errlen, "not an unencrypted PEM private key");
         return WSS_ERR_INVALID;
     }
     if (!is_p256(pkey) || !pair_ok(pkey)) {
-        set_err(err, errlen, "private key is not a valid EC P-256 key");
+        wss_crypto_set_err(err, errlen, "private key is not a valid EC P-256 key");
         EVP_PKEY_free(pkey);
         ERR_clear_error();
         return WSS_ERR_INVALID;

@@ -31,22 +31,6 @@
 #define CA_TEXT_MAX (1024 * 1024)
 #define CA_CERTS_MAX 1000
 
-void wss_crypto_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-int wss_pem_no_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf, (void)size, (void)rwflag, (void)u;
-    return -1;
-}
-
 /* ---- PEM --------------------------------------------------------------------- */
 
 X509 *wss_x509_from_pem(const char *pem, size_t len)

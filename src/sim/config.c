@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/file.h"
+#include "common/json.h"
 #include "sim/internal.h"
-#include "sim/validate.h"
 
 #define CONFIG_MAX_BYTES (4u * 1024u * 1024u)
 
@@ -200,21 +199,9 @@ wss_err sim_config_load(const char *path, sim_config *cfg, char *err, size_t err
                                        "customers",
                                        "faults",
                                        NULL};
-    char *text = NULL;
-    wss_err rc = wss_read_file(path, CONFIG_MAX_BYTES, &text, NULL);
-    if (rc != WSS_OK) {
-        snprintf(err, errlen, "cannot read configuration %s: %s", path, wss_strerror(rc));
+    json_t *root = wss_json_load_object_file(path, CONFIG_MAX_BYTES, err, errlen);
+    if (!root)
         return WSS_ERR_CONFIG;
-    }
-    json_error_t jerr;
-    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
-    if (!root || !json_is_object(root)) {
-        snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                 root ? "the configuration must be a JSON object" : jerr.text);
-        json_decref(root);
-        return WSS_ERR_CONFIG;
-    }
     const char *where = "configuration";
     int bad = only_keys(root, keys, where, err, errlen) ||
               get_ll(root, "token_lifetime_s", 1, 1e7, &cfg->token_lifetime_s, where, err, errlen) ||

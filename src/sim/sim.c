@@ -9,6 +9,7 @@
 #include "common/crypto.h"
 #include "common/db.h"
 #include "common/file.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "sim/internal.h"
 
@@ -18,18 +19,7 @@
 
 json_t *sim_parse_body(const wss_http_request *req, char *why, size_t whylen)
 {
-    json_error_t jerr;
-    json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        snprintf(why, whylen, "body is not valid JSON (line %d, column %d: %s)", jerr.line, jerr.column, jerr.text);
-        return NULL;
-    }
-    if (!json_is_object(root)) {
-        snprintf(why, whylen, "body must be a JSON object");
-        json_decref(root);
-        return NULL;
-    }
-    return root;
+    return wss_json_parse_object(req->body, req->body_len, why, whylen);
 }
 
 static void copy_col(sqlite3_stmt *st, int col, char *out, size_t outlen)
