@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kind = sim_event_classify(root);
     ok = sim_validate_sdae(root, &sdae, why, sizeof why);
     /* An accepted SDAE is exactly an event classified as one, with the promised fields. */
-    if (ok && (kind != SIM_EVENT_DEVICE_ASSOCIATION_REPORT || !sim_device_id_valid(sdae.device_id) ||
+    if (ok && (kind != SIM_EVENT_DEVICE_ASSOCIATION_REPORT || !wss_alexa_id_valid(sdae.device_id) ||
                strlen(sdae.signature) % 4 != 0 || json_array_size(sdae.naming_categories) == 0))
         __builtin_trap();
     if (!ok && why[0] == '\0')
