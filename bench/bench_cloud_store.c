@@ -102,7 +102,7 @@ static void *bind_range(void *arg)
     for (int i = b->first; i < b->first + b->count; i++) {
         char device[64];
         device_name(device, sizeof device, i);
-        if (b->st->ops->bind(b->st, device, i % 2 ? "user-1" : "user-0", "Lamp", 2000, NULL) != WSS_OK)
+        if (b->st->ops->bind(b->st, device, i % 2 ? "user-1" : "user-0", "Lamp", NULL, 2000, NULL) != WSS_OK)
             b->failed++;
     }
     return NULL;

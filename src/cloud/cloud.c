@@ -63,6 +63,10 @@ static wss_err start_http(cloud *c, char *err, size_t errlen)
         ho.tls_key_pem = key;
         ho.client_ca_pem = device_ca;
     }
+    if (rc == WSS_OK && (c->cfg.plain_http || !device_ca))
+        wss_log(WSS_LOG_WARN, "cloud", "%s: every device report will be refused (401)",
+                c->cfg.plain_http ? "plain HTTP has no client certificates"
+                                  : "no device_ca_file is configured to verify device certificates against");
     if (rc == WSS_OK)
         rc = wss_http_start(&ho, route, c, &c->http, err, errlen);
     if (key) {
@@ -92,11 +96,13 @@ wss_err wss_cloud_start(const wss_cloud_options *opts, wss_cloud **out, char *er
     wss_err rc = cloud_config_load(opts->config_path, &c->cfg, err, errlen);
     if (rc == WSS_OK && opts->state_dir) {
         free(c->cfg.state_dir);
-        c->cfg.state_dir = strdup(opts->state_dir);
+        if (!(c->cfg.state_dir = strdup(opts->state_dir)))
+            rc = WSS_ERR_NOMEM;
     }
     if (rc == WSS_OK && opts->listen) {
         free(c->cfg.listen);
-        c->cfg.listen = strdup(opts->listen);
+        if (!(c->cfg.listen = strdup(opts->listen)))
+            rc = WSS_ERR_NOMEM;
     }
     if (rc == WSS_OK && wss_mkdir(c->cfg.state_dir) != WSS_OK) {
         snprintf(err, errlen, "cannot create state directory %s", c->cfg.state_dir);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cloud/internal.h"
 #include "common/alexa.h"
@@ -45,9 +46,44 @@ static const char *device_identity(const wss_http_request *req)
     return req->tls.peer_serial[0] ? req->tls.peer_serial : req->tls.peer_subject_cn;
 }
 
+/* Splits "scheme://host/path" (scheme and path optional) into its parts,
+ * pointing into url. */
+typedef struct url_parts {
+    const char *scheme; /* NULL when absent */
+    size_t scheme_len;
+    const char *host;
+    size_t host_len;
+    const char *path; /* "" when absent */
+} url_parts;
+
+static void split_url(const char *url, url_parts *u)
+{
+    const char *sep = strstr(url, "://");
+    u->scheme = sep ? url : NULL;
+    u->scheme_len = sep ? (size_t)(sep - url) : 0;
+    u->host = sep ? sep + 3 : url;
+    u->host_len = strcspn(u->host, "/");
+    u->path = u->host + u->host_len;
+}
+
+/* Whether a device's eventGatewayEndpoint names the gateway url: the URL
+ * itself, or its host with or without the scheme, and with no path, "/" or
+ * the gateway's own path. Scheme and host compare without regard to case. */
+static int names_gateway(const char *reported, const char *url)
+{
+    url_parts r, k;
+    split_url(reported, &r);
+    split_url(url, &k);
+    if (r.scheme && (r.scheme_len != k.scheme_len || strncasecmp(r.scheme, k.scheme, k.scheme_len) != 0))
+        return 0;
+    if (r.host_len == 0 || r.host_len != k.host_len || strncasecmp(r.host, k.host, k.host_len) != 0)
+        return 0;
+    return !*r.path || strcmp(r.path, "/") == 0 || strcmp(r.path, k.path) == 0;
+}
+
 /* Where the SDAE goes: the endpoint the Device Setup Service gave the device
- * when it is one of the known gateways (never an arbitrary URL a device names:
- * the cloud would send its token there), else the configured one. */
+ * when it names one of the known gateways (never an arbitrary URL a device
+ * names: the cloud would send its token there), else the configured one. */
 static const char *choose_gateway(const cloud_config *cfg, const char *reported, char *out, size_t outlen)
 {
     const char *known[] = {cfg->gateway_url, cloud_region_gateway("NA"), cloud_region_gateway("EU"),
@@ -55,16 +91,9 @@ static const char *choose_gateway(const cloud_config *cfg, const char *reported,
     const char *fallback = cfg->gateway_url ? cfg->gateway_url : cloud_region_gateway(cfg->region);
     if (!reported)
         return snprintf(out, outlen, "%s", fallback) < (int)outlen ? out : NULL;
-    for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
-        if (!known[i])
-            continue;
-        const char *host = strstr(known[i], "://");
-        host = host ? host + 3 : known[i];
-        size_t hlen = strcspn(host, "/");
-        /* The configuration key may hold a URL or a bare host name. */
-        if (strcmp(reported, known[i]) == 0 || (strlen(reported) == hlen && strncmp(reported, host, hlen) == 0))
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (known[i] && names_gateway(reported, known[i]))
             return snprintf(out, outlen, "%s", known[i]) < (int)outlen ? out : NULL;
-    }
     return NULL;
 }
 
@@ -135,7 +164,8 @@ static void accept_report(cloud *c, const wss_http_request *req, const char *glo
     if (!signature_verifies(req, token, sig))
         return refuse(resp, 400, "device.signature does not verify with the device certificate's key");
 
-    wss_uuid4(message_id);
+    if (wss_uuid4(message_id) != WSS_OK)
+        return refuse(resp, 503, "no message id could be made; try again");
     char *cats_text = json_dumps(cats, JSON_COMPACT);
     char *body = sdae_body(message_id, token, sig, device_id, cats);
     cloud_report r = {.device_id = device_id,
@@ -150,6 +180,8 @@ static void accept_report(cloud *c, const wss_http_request *req, const char *glo
     free(cats_text);
     if (rc == WSS_ERR_EXISTS)
         return refuse(resp, 409, "this provisioning session was already reported");
+    if (rc == WSS_ERR_INVALID)
+        return refuse(resp, 400, "the report is malformed");
     if (rc != WSS_OK) {
         wss_log(WSS_LOG_ERROR, "cloud", "cannot store the report of %s: %s", global_id, wss_strerror(rc));
         return refuse(resp, 503, "the report could not be stored; try again");
@@ -174,7 +206,7 @@ void cloud_intake_handle(cloud *c, const wss_http_request *req, wss_http_respons
     if (strlen(global_id) > GLOBAL_ID_MAX || !wss_alexa_id_valid(global_id))
         return refuse(resp, 403, "the device certificate's serial number is not a usable device id");
     const char *ct = wss_http_header(req, "Content-Type");
-    if (!ct || strncmp(ct, "application/json", 16) != 0)
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 || (ct[16] && ct[16] != ';' && ct[16] != ' '))
         return refuse(resp, 415, "Content-Type must be application/json");
     json_error_t jerr;
     json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);

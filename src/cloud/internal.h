@@ -5,7 +5,8 @@
  *   config.c       the configuration file and secrets from the environment
  *   store_sqlite.c the SQLite store behind store.h
  *   intake.c       POST /v1/devices/association-report: device reports, authenticated by mutual TLS
- *   lwa_token.c    the client_credentials token for SDAEs: cached, one refresh at a time
+ *   lwa_token.c    every call to Login with Amazon (cloud_lwa_request), and the
+ *                  client_credentials token for SDAEs: cached, one refresh at a time
  *   outbox.c       the outbox worker: SDAEs and discovery reports to the event gateway, retries, dead letters
  *   skill.c        POST /alexa/skill: CDAD, AcceptGrant, Discover, and the user's Alexa tokens
  *   metrics.c      /metrics in Prometheus text format
@@ -61,6 +62,38 @@ void cloud_config_free(cloud_config *cfg);
 const char *cloud_region_gateway(const char *region);
 
 /* lwa_token.c */
+
+/* What Login with Amazon issued. refresh_token is NULL when the answer had
+ * none (client_credentials); expires_in is in seconds, at most ten years. */
+typedef struct cloud_lwa_tokens {
+    char *access_token;
+    char *refresh_token;
+    long long expires_in;
+} cloud_lwa_tokens;
+
+/* Wipes and frees the tokens; the struct is left zeroed. NULL is ignored. */
+void cloud_lwa_tokens_free(cloud_lwa_tokens *t);
+
+/* One request to Login with Amazon's token endpoint (cfg->lwa_token_url): a
+ * form-encoded POST of grant_type, name=value (the grant's own parameter,
+ * e.g. "scope", "refresh_token" or "code"; none when name is NULL) and the
+ * skill's client_id and client_secret, trusting cfg->outbound_ca_file.
+ * timeout_ms <= 0 takes cfg->request_timeout_ms (10 s when unset).
+ *
+ * WSS_OK when LWA answered 200 with a non-empty access_token (at most 4096
+ * bytes), a positive integer expires_in and, when present, token_type bearer:
+ * *out holds copies (free with cloud_lwa_tokens_free). Otherwise *out is
+ * zeroed and err says why, with LWA's OAuth "error" code but never a token, a
+ * code or the secret:
+ *   WSS_ERR_CONFIG   no LWA client is configured
+ *   WSS_ERR_NETWORK, WSS_ERR_TIMEOUT  no answer
+ *   WSS_ERR_AUTH     LWA refused with 400 or 401 (invalid_grant, invalid_client...)
+ *   WSS_ERR_PROTOCOL any other status, or a 200 without usable tokens
+ *   WSS_ERR_NOMEM, WSS_ERR_INVALID (no grant_type, or a name without a value)
+ * Nothing is logged: callers log err with their context. Blocking. */
+wss_err cloud_lwa_request(const cloud_config *cfg, const char *grant_type, const char *name, const char *value,
+                          long timeout_ms, cloud_lwa_tokens *out, char *err, size_t errlen);
+
 struct cloud_token_cache *cloud_token_cache_new(const cloud_config *cfg, struct cloud_metrics *metrics);
 void cloud_token_cache_free(struct cloud_token_cache *tc);
 /* A valid client_credentials token (malloc'd), fetching one if needed; only

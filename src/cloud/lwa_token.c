@@ -8,13 +8,18 @@
  * token only while it is still the one the caller was refused with, so many
  * 401s for the same token cause one refresh, not one each.
  *
- * Neither the token nor the client secret is ever logged; an LWA refusal is
- * logged by its OAuth "error" code only. Buffers that held them are cleared
- * before they are freed. */
+ * cloud_lwa_request() is the cloud's one call to Login with Amazon's token
+ * endpoint, for every grant: client_credentials here, refresh_token for a
+ * user's Alexa token (outbox.c), authorization_code for AcceptGrant (skill.c).
+ *
+ * Neither a token, a code nor the client secret is ever logged; an LWA
+ * refusal is reported by its OAuth "error" code only. Buffers that held them
+ * are cleared before they are freed. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cloud/internal.h"
 #include "common/httpc.h"
@@ -22,6 +27,7 @@
 
 #define LWA_MAX_TOKEN_BYTES 4096
 #define LWA_ERROR_SNIPPET 64
+#define LWA_EXPIRES_IN_MAX (10LL * 365 * 24 * 3600) /* longer lifetimes are taken as ten years */
 
 struct cloud_token_cache {
     const cloud_config *cfg;
@@ -85,24 +91,98 @@ static void form_add(char **form, const char *key, const char *value)
     *form = out;
 }
 
-/* Asks LWA for a client_credentials token. On success *token (malloc'd) and
- * *lifetime_s are set. */
-static wss_err fetch(const cloud_config *cfg, char **token, long long *lifetime_s, char *err, size_t errlen)
+void cloud_lwa_tokens_free(cloud_lwa_tokens *t)
 {
-    *token = NULL;
+    if (!t)
+        return;
+    wipe_free(t->access_token);
+    wipe_free(t->refresh_token);
+    memset(t, 0, sizeof *t);
+}
+
+/* The OAuth "error" code of a refusal, reduced to letters, digits and '_'
+ * (LWA's codes are [a-z_]; anything else in there is not repeated). */
+static void oauth_error_code(const json_t *doc, long status, char *out, size_t outlen)
+{
+    const char *e = json_string_value(json_object_get(doc, "error"));
+    size_t o = 0;
+    for (; e && *e && o + 1 < outlen && o < LWA_ERROR_SNIPPET; e++)
+        if ((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9') || *e == '_')
+            out[o++] = *e;
+    out[o] = 0;
+    if (!o)
+        snprintf(out, outlen, "%s", status == 200 ? "malformed_response" : "no_error_code");
+}
+
+/* Reads a 200 answer into *out; err says what is missing otherwise. */
+static wss_err read_tokens(const json_t *doc, cloud_lwa_tokens *out, char *err, size_t errlen)
+{
+    const char *access = json_string_value(json_object_get(doc, "access_token"));
+    const json_t *refresh = json_object_get(doc, "refresh_token");
+    const char *type = json_string_value(json_object_get(doc, "token_type"));
+    const json_t *expires = json_object_get(doc, "expires_in");
+    if (!access || !*access || strlen(access) > LWA_MAX_TOKEN_BYTES ||
+        (refresh && (!json_is_string(refresh) || json_string_length(refresh) > LWA_MAX_TOKEN_BYTES))) {
+        snprintf(err, errlen, "Login with Amazon's answer lacks a usable access_token");
+        return WSS_ERR_PROTOCOL;
+    }
+    if (type && strcasecmp(type, "bearer") != 0) {
+        snprintf(err, errlen, "Login with Amazon's answer has a token_type other than bearer");
+        return WSS_ERR_PROTOCOL;
+    }
+    if (!json_is_integer(expires) || json_integer_value(expires) <= 0) {
+        snprintf(err, errlen, "Login with Amazon's answer lacks a positive expires_in");
+        return WSS_ERR_PROTOCOL;
+    }
+    const char *r = json_string_value(refresh);
+    out->access_token = strdup(access);
+    out->refresh_token = r && *r ? strdup(r) : NULL;
+    out->expires_in =
+        json_integer_value(expires) > LWA_EXPIRES_IN_MAX ? LWA_EXPIRES_IN_MAX : json_integer_value(expires);
+    if (!out->access_token || (r && *r && !out->refresh_token)) {
+        cloud_lwa_tokens_free(out);
+        snprintf(err, errlen, "out of memory");
+        return WSS_ERR_NOMEM;
+    }
+    return WSS_OK;
+}
+
+/* Clears the strings of a parsed answer: they hold the tokens too. */
+static void wipe_json_strings(json_t *doc)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(doc, key, v)
+    {
+        if (json_is_string(v))
+            memset((char *)json_string_value(v), 0, json_string_length(v));
+    }
+}
+
+wss_err cloud_lwa_request(const cloud_config *cfg, const char *grant_type, const char *name, const char *value,
+                          long timeout_ms, cloud_lwa_tokens *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
     if (!cfg->lwa_token_url || !cfg->lwa_client_id || !cfg->lwa_client_secret) {
         snprintf(err, errlen, "the LWA token URL, client id and client secret are not configured");
         return WSS_ERR_CONFIG;
     }
+    if (!grant_type || (name && !value)) {
+        snprintf(err, errlen, "an LWA request needs a grant type and a value for %s", name ? name : "it");
+        return WSS_ERR_INVALID;
+    }
     char *form = strdup("");
-    form_add(&form, "grant_type", "client_credentials");
+    form_add(&form, "grant_type", grant_type);
+    if (name)
+        form_add(&form, name, value);
     form_add(&form, "client_id", cfg->lwa_client_id);
     form_add(&form, "client_secret", cfg->lwa_client_secret);
-    form_add(&form, "scope", CLOUD_SCOPE_ASSOCIATION);
     if (!form) {
         snprintf(err, errlen, "out of memory");
         return WSS_ERR_NOMEM;
     }
+    if (timeout_ms <= 0)
+        timeout_ms = cfg->request_timeout_ms > 0 ? (long)cfg->request_timeout_ms : 10000L;
     static const char *const headers[] = {"Accept: application/json", NULL};
     wss_httpc_request req = {
         .method = "POST",
@@ -112,45 +192,53 @@ static wss_err fetch(const cloud_config *cfg, char **token, long long *lifetime_
         .content_type = "application/x-www-form-urlencoded",
         .headers = headers,
         .ca_file = cfg->outbound_ca_file,
-        .timeout_ms = cfg->request_timeout_ms > 0 ? (long)cfg->request_timeout_ms : 10000L,
+        .timeout_ms = timeout_ms,
     };
     wss_httpc_response resp;
-    char why[200];
+    char why[200] = "";
+    memset(&resp, 0, sizeof resp);
     wss_err rc = wss_httpc_perform(&req, &resp, why, sizeof why);
     wipe_free(form);
     if (rc != WSS_OK) {
-        snprintf(err, errlen, "no answer from LWA: %s", why);
-        wss_log(WSS_LOG_WARN, "cloud.lwa", "client_credentials token request failed: %s", why);
+        snprintf(err, errlen, "no answer from Login with Amazon to the %s request: %s", grant_type, why);
         wss_httpc_response_free(&resp);
-        return rc;
+        return rc == WSS_ERR_TIMEOUT || rc == WSS_ERR_NOMEM ? rc : WSS_ERR_NETWORK;
     }
-    json_t *doc = json_loadb(resp.body, resp.body_len, 0, NULL);
-    const char *access = json_string_value(json_object_get(doc, "access_token"));
-    json_t *expires = json_object_get(doc, "expires_in");
-    if (resp.status == 200 && access && *access && strlen(access) < LWA_MAX_TOKEN_BYTES && json_is_integer(expires) &&
-        json_integer_value(expires) > 0) {
-        *token = strdup(access);
-        *lifetime_s = json_integer_value(expires);
-        rc = *token ? WSS_OK : WSS_ERR_NOMEM;
-        if (!*token)
-            snprintf(err, errlen, "out of memory");
+    json_t *doc = resp.body ? json_loadb(resp.body, resp.body_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (resp.status == 200) {
+        rc = read_tokens(doc, out, err, errlen);
     } else {
-        /* Only the OAuth error code is repeated: descriptions are free text. */
-        char code[LWA_ERROR_SNIPPET];
-        const char *e = json_string_value(json_object_get(doc, "error"));
-        snprintf(code, sizeof code, "%s", e ? e : resp.status == 200 ? "malformed_response" : "no_error_code");
-        for (char *p = code; *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
-                *p = '?';
-        snprintf(err, errlen, "LWA refused the client_credentials request: HTTP %ld %s", resp.status, code);
-        wss_log(WSS_LOG_WARN, "cloud.lwa", "client_credentials token refused: HTTP %ld error=%s", resp.status, code);
-        rc = resp.status == 401 || resp.status == 400 ? WSS_ERR_AUTH : WSS_ERR_PROTOCOL;
+        char code[LWA_ERROR_SNIPPET + 1];
+        oauth_error_code(doc, resp.status, code, sizeof code);
+        snprintf(err, errlen, "Login with Amazon refused the %s request: HTTP %ld %s", grant_type, resp.status, code);
+        /* 400 and 401 are verdicts on the grant or the client (invalid_grant,
+         * invalid_client...); anything else may pass. */
+        rc = resp.status == 400 || resp.status == 401 ? WSS_ERR_AUTH : WSS_ERR_PROTOCOL;
     }
+    wipe_json_strings(doc);
     json_decref(doc);
     if (resp.body)
         memset(resp.body, 0, resp.body_len);
     wss_httpc_response_free(&resp);
     return rc;
+}
+
+/* Asks LWA for a client_credentials token. On success *token (malloc'd) and
+ * *lifetime_s are set. */
+static wss_err fetch(const cloud_config *cfg, char **token, long long *lifetime_s, char *err, size_t errlen)
+{
+    cloud_lwa_tokens t;
+    *token = NULL;
+    wss_err rc = cloud_lwa_request(cfg, "client_credentials", "scope", CLOUD_SCOPE_ASSOCIATION, 0, &t, err, errlen);
+    if (rc != WSS_OK) {
+        wss_log(WSS_LOG_WARN, "cloud.lwa", "client_credentials token request failed: %s", err);
+        return rc;
+    }
+    *token = t.access_token;
+    *lifetime_s = t.expires_in;
+    t.access_token = NULL;
+    cloud_lwa_tokens_free(&t);
+    return WSS_OK;
 }
 
 static int usable(const struct cloud_token_cache *tc, long long now) { return tc->token && now < tc->refresh_at_ms; }

@@ -10,12 +10,17 @@
  *   2xx                 delivered
  *   500, 503 (any 5xx)  retried after retry_delay_ms, max_retries times, then dead
  *   429                 retried after Retry-After, else exponential backoff
- *                       (retry_delay_ms doubling up to backoff_max_ms), up to
- *                       MAX_ATTEMPTS tries
+ *                       (retry_delay_ms doubling up to backoff_max_ms)
  *   401                 the token is dropped and the event sent once more at
  *                       once with a fresh one; a second 401 is dead
  *   other 4xx           dead at once (400, 403, 404, 413...)
- *   no answer           exponential backoff, up to MAX_ATTEMPTS tries
+ *   no answer, no token exponential backoff
+ *
+ * Each event counts its tries (attempts) and, apart, the 5xx answers among
+ * them (server_errors), so the two budgets do not eat into each other: the
+ * (max_retries + 1)th 5xx is dead whatever 429s or network errors came
+ * before, and the other tries (429s, no answer, no token, 401s) are bounded
+ * by MAX_OTHER_TRIES on their own.
  *
  * Retries keep the stored messageId, so a try that reached the gateway but
  * whose answer was lost is taken as a duplicate there, not applied twice.
@@ -38,12 +43,11 @@
 #include <time.h>
 
 #include "cloud/internal.h"
-#include "common/httpc.h"
 #include "common/log.h"
 
 #define IDLE_POLL_MS 200       /* how often an idle worker looks for due events */
 #define MIN_LEASE_MS 60000     /* how long a claimed event stays ours */
-#define MAX_ATTEMPTS 50        /* tries before a throttled or unreachable event is dead */
+#define MAX_OTHER_TRIES 50     /* tries that were not 5xx before a throttled or unreachable event is dead */
 #define MIN_BACKOFF_MS 100     /* first backoff step when retry_delay_ms is 0 */
 #define MAX_RETRY_AFTER_S 3600 /* a longer Retry-After is taken as an hour */
 #define GRANT_MARGIN_MS 60000  /* refresh a user's Alexa token this long before it expires */
@@ -54,7 +58,7 @@
 typedef struct transfer {
     struct cloud_outbox *ob;
     CURL *easy;
-    cloud_outbox_item item; /* item.attempts counts this try once sent */
+    cloud_outbox_item item; /* item.attempts counts this try once sent, item.server_errors its 5xx */
     char *body;             /* the event with its token: cleared before it is freed */
     char *token;            /* the bearer sent: cleared before it is freed */
     struct curl_slist *headers;
@@ -188,8 +192,8 @@ static void record_dead(struct cloud_outbox *ob, const cloud_outbox_item *item, 
     copy_printable(safe_desc, sizeof safe_desc, description ? description : "");
     /* Counted first, so that whoever sees the store's verdict sees the count too. */
     cloud_metrics_dead_letter(c->metrics, safe_code);
-    wss_err rc =
-        c->store->ops->outbox_dead(c->store, item->id, item->attempts, status, safe_code, safe_desc, cloud_now_ms());
+    wss_err rc = c->store->ops->outbox_dead(c->store, item->id, item->attempts, item->server_errors, status, safe_code,
+                                            safe_desc, cloud_now_ms());
     wss_log(WSS_LOG_WARN, "cloud.outbox", "event %lld (%s, messageId %s) dead after %d tries: HTTP %d %s: %s%s",
             item->id, item->kind, item->message_id, item->attempts, status, safe_code, safe_desc,
             rc ? " (the store did not record it)" : "");
@@ -203,7 +207,8 @@ static void record_retry(struct cloud_outbox *ob, const cloud_outbox_item *item,
     char safe[DESCRIPTION_MAX];
     copy_printable(safe, sizeof safe, why);
     cloud_metrics_inc(c->metrics, CLOUD_EVENTS_RETRIED);
-    wss_err rc = c->store->ops->outbox_retry_at(c->store, item->id, now + delay_ms, item->attempts, safe);
+    wss_err rc =
+        c->store->ops->outbox_retry_at(c->store, item->id, now + delay_ms, item->attempts, item->server_errors, safe);
     if (now + delay_ms < ob->next_claim_ms)
         ob->next_claim_ms = now + delay_ms;
     wss_log(WSS_LOG_INFO, "cloud.outbox", "event %lld (%s, messageId %s) try %d: HTTP %d %s; retrying in %lld ms%s",
@@ -211,15 +216,18 @@ static void record_retry(struct cloud_outbox *ob, const cloud_outbox_item *item,
             rc ? " (the store did not record it; the lease will bring it back)" : "");
 }
 
+/* The tries of an event that were not answered with a 5xx. */
+static int other_tries(const cloud_outbox_item *item) { return item->attempts - item->server_errors; }
+
 /* A failure with no gateway verdict (no answer, no token): backoff, or dead
- * after MAX_ATTEMPTS tries. */
+ * after MAX_OTHER_TRIES such tries. */
 static void retry_or_give_up(struct cloud_outbox *ob, cloud_outbox_item *item, int status, const char *code,
                              const char *why)
 {
-    if (item->attempts >= MAX_ATTEMPTS)
+    if (other_tries(item) >= MAX_OTHER_TRIES)
         record_dead(ob, item, status, code, why);
     else
-        record_retry(ob, item, backoff_ms(ob, item->attempts), status, why);
+        record_retry(ob, item, backoff_ms(ob, other_tries(item)), status, why);
 }
 
 /* ------------------------------------------------------------------ tokens */
@@ -231,117 +239,45 @@ typedef struct prep_error {
     char description[DESCRIPTION_MAX];
 } prep_error;
 
-static void form_add(char **form, const char *key, const char *value)
-{
-    if (!*form)
-        return;
-    char *esc = curl_easy_escape(NULL, value ? value : "", 0);
-    size_t old = strlen(*form), n = old + strlen(key) + (esc ? strlen(esc) : 0) + 3;
-    char *out = esc ? malloc(n) : NULL;
-    if (out)
-        snprintf(out, n, "%s%s%s=%s", *form, old ? "&" : "", key, esc);
-    if (esc) {
-        memset(esc, 0, strlen(esc));
-        curl_free(esc);
-    }
-    wipe_free(*form);
-    *form = out;
-}
-
 /* Exchanges the user's refresh token at LWA and stores the new pair. */
 static prep_result refresh_grant(struct cloud_outbox *ob, const char *user_id, const cloud_grant *g, char **token,
                                  prep_error *pe)
 {
     cloud *c = ob->c;
-    const cloud_config *cfg = &c->cfg;
     long long started = cloud_now_ms();
     if (started < ob->lwa_down_until) {
         snprintf(pe->code, sizeof pe->code, "LWA_UNAVAILABLE");
         snprintf(pe->description, sizeof pe->description, "Login with Amazon did not answer a moment ago");
         return PREP_RETRY;
     }
-    char *form = strdup("");
-    form_add(&form, "grant_type", "refresh_token");
-    form_add(&form, "refresh_token", g->refresh_token);
-    form_add(&form, "client_id", cfg->lwa_client_id);
-    form_add(&form, "client_secret", cfg->lwa_client_secret);
-    if (!form || !cfg->lwa_token_url) {
-        wipe_free(form);
-        snprintf(pe->code, sizeof pe->code, "LWA_UNAVAILABLE");
-        snprintf(pe->description, sizeof pe->description, "cannot build the refresh request");
-        return PREP_RETRY;
-    }
-    static const char *const headers[] = {"Accept: application/json", NULL};
-    wss_httpc_request req = {
-        .method = "POST",
-        .url = cfg->lwa_token_url,
-        .body = form,
-        .body_len = strlen(form),
-        .content_type = "application/x-www-form-urlencoded",
-        .headers = headers,
-        .ca_file = cfg->outbound_ca_file,
-        .timeout_ms = cfg->request_timeout_ms > 0 ? (long)cfg->request_timeout_ms : 10000L,
-    };
-    wss_httpc_response resp;
-    char why[200];
-    wss_err rc = wss_httpc_perform(&req, &resp, why, sizeof why);
-    wipe_free(form);
-    if (rc != WSS_OK) {
-        ob->lwa_down_until = cloud_now_ms() + LWA_DOWN_MS;
-        snprintf(pe->code, sizeof pe->code, "LWA_UNAVAILABLE");
-        snprintf(pe->description, sizeof pe->description, "refreshing the user's Alexa token: %s", why);
-        wss_httpc_response_free(&resp);
-        return PREP_RETRY;
-    }
-    prep_result out;
-    json_t *doc = json_loadb(resp.body, resp.body_len, 0, NULL);
-    const char *access = json_string_value(json_object_get(doc, "access_token"));
-    const char *refresh = json_string_value(json_object_get(doc, "refresh_token"));
-    json_t *expires = json_object_get(doc, "expires_in");
-    if (resp.status == 200 && access && *access && json_is_integer(expires) && json_integer_value(expires) > 0) {
-        long long expires_ms = started + json_integer_value(expires) * 1000;
-        wss_err src = c->store->ops->grant_put(c->store, user_id, access,
-                                               refresh && *refresh ? refresh : g->refresh_token, expires_ms);
+    cloud_lwa_tokens t;
+    char why[DESCRIPTION_MAX - 64];
+    wss_err rc = cloud_lwa_request(&c->cfg, "refresh_token", "refresh_token", g->refresh_token, 0, &t, why, sizeof why);
+    if (rc == WSS_OK) {
+        long long expires_ms = started + t.expires_in * 1000;
+        wss_err src = c->store->ops->grant_put(c->store, user_id, t.access_token,
+                                               t.refresh_token ? t.refresh_token : g->refresh_token, expires_ms);
         if (src != WSS_OK)
             wss_log(WSS_LOG_WARN, "cloud.outbox", "cannot store the refreshed Alexa token of user %s: %s", user_id,
                     wss_strerror(src));
-        *token = strdup(access);
-        out = *token ? PREP_OK : PREP_RETRY;
+        *token = t.access_token;
+        t.access_token = NULL;
+        cloud_lwa_tokens_free(&t);
         wss_log(WSS_LOG_INFO, "cloud.outbox", "refreshed the Alexa token of user %s", user_id);
-    } else {
-        char code[64];
-        const char *e = json_string_value(json_object_get(doc, "error"));
-        copy_printable(code, sizeof code, e ? e : "no_error_code");
-        wss_log(WSS_LOG_WARN, "cloud.outbox", "LWA refused the refresh of user %s's Alexa token: HTTP %ld error=%s",
-                user_id, resp.status, code);
-        if (resp.status == 400 || resp.status == 401) {
-            /* invalid_grant: the user disabled the skill; invalid_client: our credentials are wrong. */
-            snprintf(pe->code, sizeof pe->code, "ALEXA_GRANT_REFRESH_FAILED");
-            snprintf(pe->description, sizeof pe->description, "LWA refused the refresh token: HTTP %ld %s", resp.status,
-                     code);
-            out = PREP_DEAD;
-        } else {
-            ob->lwa_down_until = cloud_now_ms() + LWA_DOWN_MS;
-            snprintf(pe->code, sizeof pe->code, "LWA_UNAVAILABLE");
-            snprintf(pe->description, sizeof pe->description, "LWA answered HTTP %ld %s to a refresh", resp.status,
-                     code);
-            out = PREP_RETRY;
-        }
+        return PREP_OK;
     }
-    json_decref(doc);
-    if (resp.body)
-        memset(resp.body, 0, resp.body_len);
-    wss_httpc_response_free(&resp);
-    return out;
-}
-
-static void grant_wipe_free(cloud_grant *g)
-{
-    if (g->access_token)
-        memset(g->access_token, 0, strlen(g->access_token));
-    if (g->refresh_token)
-        memset(g->refresh_token, 0, strlen(g->refresh_token));
-    cloud_grant_free(g);
+    wss_log(WSS_LOG_WARN, "cloud.outbox", "refreshing user %s's Alexa token: %s", user_id, why);
+    if (rc == WSS_ERR_AUTH) {
+        /* invalid_grant: the user disabled the skill; invalid_client: our credentials are wrong. */
+        snprintf(pe->code, sizeof pe->code, "ALEXA_GRANT_REFRESH_FAILED");
+        snprintf(pe->description, sizeof pe->description, "%s", why);
+        return PREP_DEAD;
+    }
+    if (rc != WSS_ERR_NOMEM)
+        ob->lwa_down_until = cloud_now_ms() + LWA_DOWN_MS;
+    snprintf(pe->code, sizeof pe->code, "LWA_UNAVAILABLE");
+    snprintf(pe->description, sizeof pe->description, "refreshing the user's Alexa token: %s", why);
+    return PREP_RETRY;
 }
 
 /* The user's Alexa access token for a discovery report; force_refresh after
@@ -387,7 +323,7 @@ static prep_result user_token(struct cloud_outbox *ob, const cloud_outbox_item *
                  item->user_id, force_refresh ? "refused" : "expired");
         out = PREP_DEAD;
     }
-    grant_wipe_free(&g);
+    cloud_grant_free(&g); /* wipes the tokens */
     return out;
 }
 
@@ -603,7 +539,7 @@ static void transfer_done(struct cloud_outbox *ob, transfer *t, CURLcode cc)
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     if (status >= 200 && status < 300) {
         cloud_metrics_inc(c->metrics, CLOUD_EVENTS_SENT);
-        wss_err rc = c->store->ops->outbox_delivered(c->store, item->id, cloud_now_ms());
+        wss_err rc = c->store->ops->outbox_delivered(c->store, item->id, item->attempts, cloud_now_ms());
         if (rc != WSS_OK)
             wss_log(WSS_LOG_ERROR, "cloud.outbox",
                     "event %lld delivered but the store did not record it (%s): it will be sent again as a duplicate",
@@ -639,12 +575,13 @@ static void transfer_done(struct cloud_outbox *ob, transfer *t, CURLcode cc)
     }
     if (status == 429) {
         long long ra = retry_after_ms(t->retry_after);
-        if (item->attempts >= MAX_ATTEMPTS)
+        if (other_tries(item) >= MAX_OTHER_TRIES)
             record_dead(ob, item, (int)status, code, desc);
         else
-            record_retry(ob, item, ra >= 0 ? ra : backoff_ms(ob, item->attempts), (int)status, why);
+            record_retry(ob, item, ra >= 0 ? ra : backoff_ms(ob, other_tries(item)), (int)status, why);
     } else if (status >= 500 && status < 600) {
-        if (item->attempts > cfg->max_retries)
+        item->server_errors++;
+        if (item->server_errors > cfg->max_retries)
             record_dead(ob, item, (int)status, code, desc);
         else
             record_retry(ob, item, cfg->retry_delay_ms > 0 ? cfg->retry_delay_ms : 0, (int)status, why);

@@ -2,9 +2,10 @@
  *
  * One route takes every directive Alexa sends the skill:
  *   Alexa.SimpleSetup AssociateCustomerDevice (CDAD): binds a reported device
- *     to the user behind the account-linking token in payload.scope, then
- *     queues Proactive Discovery (Alexa.Discovery AddOrUpdateReport) in the
- *     outbox, which adds the user's Alexa token when it sends the event;
+ *     to the user behind the account-linking token in payload.scope and, in
+ *     the same transaction, queues Proactive Discovery (Alexa.Discovery
+ *     AddOrUpdateReport) in the outbox, which adds the user's Alexa token
+ *     when it sends the event;
  *   Alexa.Authorization AcceptGrant: exchanges the grant code at Login with
  *     Amazon and keeps the user's Alexa tokens (the grantee token names the user);
  *   Alexa.Discovery Discover: lists the user's bound devices.
@@ -19,7 +20,9 @@
  *     ACCEPT_GRANT_FAILED, the only error Alexa takes for that directive.
  *   - CDAD is idempotent: the store binds a device once; a redelivered
  *     directive for the same user answers success again and queues no second
- *     discovery event. A device bound to another user is refused with
+ *     discovery event. A binding and its discovery event are committed
+ *     together or not at all (then INTERNAL_ERROR, and a redelivery makes
+ *     both). A device bound to another user is refused with
  *     INVALID_DIRECTIVE and stays with its user.
  *   - AcceptGrant answers success only after Login with Amazon issued tokens
  *     for the code and the store kept them; any failure on the way (refused
@@ -34,13 +37,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "cloud/internal.h"
 #include "common/alexa.h"
 #include "common/crypto.h"
-#include "common/httpc.h"
 #include "common/log.h"
 
 #define SKILL_MAX_BODY (64 * 1024)
@@ -53,8 +54,6 @@
 /* Alexa waits 8 s for the answer: the code exchange must end before that so
  * that a slow Login with Amazon still gets a well-formed ACCEPT_GRANT_FAILED. */
 #define LWA_TIMEOUT_CAP_MS 7000
-#define LWA_TOKEN_MAX 4096
-#define EXPIRES_IN_MAX (10LL * 365 * 24 * 3600)
 
 typedef enum directive_kind {
     DIRECTIVE_UNKNOWN = 0,
@@ -81,21 +80,6 @@ static double mono_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Overwrites a secret before its memory is released. */
-static void wipe(char *s, size_t len)
-{
-    volatile char *p = s;
-    while (s && len--)
-        *p++ = 0;
-}
-
-static void free_secret(char *s)
-{
-    if (s)
-        wipe(s, strlen(s));
-    free(s);
 }
 
 static const char *str_at(const json_t *obj, const char *key) { return json_string_value(json_object_get(obj, key)); }
@@ -335,9 +319,9 @@ static json_t *endpoint_json(const cloud *c, const char *device_id, const char *
                      "proactivelyReported", 1, "retrievable", 1);
 }
 
-/* The endpoints of the user's bound devices (only `only` when not NULL), at
- * most MAX_ENDPOINTS. NULL when the store failed. */
-static json_t *user_endpoints(cloud *c, const char *user_id, const char *only)
+/* The endpoints of the user's bound devices, at most MAX_ENDPOINTS. NULL
+ * when the store failed. */
+static json_t *user_endpoints(cloud *c, const char *user_id)
 {
     json_t *devices = NULL, *out;
     wss_err rc = c->store->ops->user_devices(c->store, user_id, &devices);
@@ -352,7 +336,7 @@ static json_t *user_endpoints(cloud *c, const char *user_id, const char *only)
     json_array_foreach(devices, i, dev)
     {
         const char *id = str_at(dev, "device_id");
-        if (!id || !wss_alexa_id_valid(id) || (only && strcmp(id, only) != 0))
+        if (!id || !wss_alexa_id_valid(id))
             continue;
         if (json_array_size(out) == MAX_ENDPOINTS) {
             wss_log(WSS_LOG_WARN, "cloud", "user %s has more than %d devices; Alexa takes only %d", user_id,
@@ -383,31 +367,28 @@ static void friendly_name(const json_t *device, char out[TEXT_BUF])
     snprintf(out, TEXT_BUF, "%s", FALLBACK_FRIENDLY_NAME);
 }
 
-/* Queues the Proactive Discovery of a newly bound device: an AddOrUpdateReport
- * without payload.scope (the outbox adds the user's Alexa token when sending). */
-static wss_err queue_discovery(cloud *c, const char *user_id, const char *device_id, const char *name)
+/* The Proactive Discovery report of a device about to be bound: an
+ * Alexa.Discovery AddOrUpdateReport of its endpoint, without payload.scope
+ * (the outbox adds the user's Alexa token when sending). The device's naming
+ * categories come from its report (from report_get). NULL when memory ran
+ * out; mid receives the event's messageId. */
+static char *discovery_body(cloud *c, const json_t *report, const char *name, char mid[37])
 {
-    json_t *endpoints = user_endpoints(c, user_id, device_id);
-    if (endpoints && json_array_size(endpoints) == 0) /* the store lists it later than it bound it: build it here */
-        json_array_append_new(endpoints, endpoint_json(c, device_id, name, NULL));
-    json_t *doc = endpoints ? json_pack("{s:{s:o, s:{s:o}}}", "event", "header",
-                                        new_header("Alexa.Discovery", "AddOrUpdateReport", NULL), "payload",
-                                        "endpoints", endpoints)
-                            : NULL;
-    json_t *header = json_object_get(json_object_get(doc, "event"), "header");
-    const char *mid = str_at(header, "messageId");
+    const char *device_id = str_at(report, "device_id");
+    json_t *endpoints = json_array();
+    if (endpoints)
+        json_array_append_new(endpoints,
+                              endpoint_json(c, device_id, name, json_object_get(report, "naming_categories")));
+    json_t *header = new_header("Alexa.Discovery", "AddOrUpdateReport", NULL);
+    snprintf(mid, 37, "%s", header ? str_at(header, "messageId") : "");
+    json_t *doc = endpoints && header && json_array_size(endpoints) == 1
+                      ? json_pack("{s:{s:O, s:{s:O}}}", "event", "header", header, "payload", "endpoints", endpoints)
+                      : NULL;
     char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    const char *gateway = c->cfg.gateway_url ? c->cfg.gateway_url : cloud_region_gateway(c->cfg.region);
-    wss_err rc = body && mid
-                     ? c->store->ops->outbox_add(c->store, "discovery", mid, gateway, body, user_id, cloud_now_ms())
-                     : WSS_ERR_NOMEM;
-    if (rc == WSS_OK)
-        wss_log(WSS_LOG_INFO, "cloud", "discovery of %s for user %s queued (message %s)", device_id, user_id, mid);
-    free(body);
     json_decref(doc);
-    if (rc == WSS_OK && c->outbox)
-        cloud_outbox_wake(c->outbox);
-    return rc;
+    json_decref(header);
+    json_decref(endpoints);
+    return body;
 }
 
 static void handle_associate(cloud *c, const directive *d, wss_http_response *resp)
@@ -415,7 +396,7 @@ static void handle_associate(cloud *c, const directive *d, wss_http_response *re
     const char *token = typed_field(d->payload, "scope", "BearerToken", "token");
     const json_t *device = json_object_get(d->payload, "device");
     const char *device_id = str_at(device, "id");
-    char name[TEXT_BUF];
+    char name[TEXT_BUF], mid[37] = "";
     cloud_user user;
     int created = 0;
 
@@ -431,7 +412,21 @@ static void handle_associate(cloud *c, const directive *d, wss_http_response *re
         return auth_error(resp, d->correlation, ar);
     friendly_name(device, name);
 
-    wss_err rc = c->store->ops->bind(c->store, device_id, user.user_id, name, cloud_now_ms(), &created);
+    /* The discovery report is built before the binding and committed with it,
+     * so that a binding never exists without its report: if the transaction
+     * fails, neither is kept and Alexa's redelivery makes both. */
+    json_t *report = NULL;
+    wss_err rc = c->store->ops->report_get(c->store, device_id, &report);
+    char *body = rc == WSS_OK ? discovery_body(c, report, name, mid) : NULL;
+    json_decref(report);
+    if (rc == WSS_OK && !body)
+        rc = WSS_ERR_NOMEM;
+    const char *gateway = c->cfg.gateway_url ? c->cfg.gateway_url : cloud_region_gateway(c->cfg.region);
+    cloud_outbox_event discovery = {
+        .kind = "discovery", .message_id = mid, .gateway_url = gateway, .body = body, .user_id = user.user_id};
+    if (rc == WSS_OK)
+        rc = c->store->ops->bind(c->store, device_id, user.user_id, name, &discovery, cloud_now_ms(), &created);
+    free(body);
     if (rc == WSS_ERR_NOT_FOUND)
         return alexa_error(resp, 200, d->correlation, "NO_SUCH_ENDPOINT",
                            "no device with this id has reported to this cloud");
@@ -446,12 +441,10 @@ static void handle_associate(cloud *c, const directive *d, wss_http_response *re
         return alexa_error(resp, 200, d->correlation, "INTERNAL_ERROR", "the association could not be stored");
     }
     if (created) {
-        wss_log(WSS_LOG_INFO, "cloud", "device %s bound to user %s", device_id, user.user_id);
-        /* The binding stands even when the event cannot be queued: the user's
-         * next Discover lists the device, so the answer is still success. */
-        rc = queue_discovery(c, user.user_id, device_id, name);
-        if (rc != WSS_OK)
-            wss_log(WSS_LOG_ERROR, "cloud", "cannot queue the discovery of %s: %s", device_id, wss_strerror(rc));
+        wss_log(WSS_LOG_INFO, "cloud", "device %s bound to user %s; discovery queued (message %s)", device_id,
+                user.user_id, mid);
+        if (c->outbox)
+            cloud_outbox_wake(c->outbox);
     } else
         wss_log(WSS_LOG_INFO, "cloud", "device %s already bound to user %s: repeated CDAD answered again", device_id,
                 user.user_id);
@@ -463,134 +456,35 @@ static void handle_associate(cloud *c, const directive *d, wss_http_response *re
 
 /* ------------------------------------------------------------ AcceptGrant */
 
-/* Appends "key=value" to a form body, percent-encoding the value. */
-static void form_add(char *out, size_t outlen, size_t *len, const char *key, const char *value)
+/* Exchanges an AcceptGrant code at Login with Amazon (authorization_code
+ * grant); the answer must carry a refresh token too. */
+static int exchange_code(const cloud_config *cfg, const char *code, cloud_lwa_tokens *out, char *why, size_t whylen)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    *len += (size_t)snprintf(out + *len, *len < outlen ? outlen - *len : 0, "%s%s=", *len ? "&" : "", key);
-    for (const unsigned char *p = (const unsigned char *)value; *p && *len + 4 < outlen; p++) {
-        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-            *p == '.' || *p == '_' || *p == '~')
-            out[(*len)++] = (char)*p;
-        else {
-            out[(*len)++] = '%';
-            out[(*len)++] = hex[*p >> 4];
-            out[(*len)++] = hex[*p & 15];
-        }
+    char err[256];
+    long timeout = cfg->request_timeout_ms > 0 && cfg->request_timeout_ms < LWA_TIMEOUT_CAP_MS
+                       ? (long)cfg->request_timeout_ms
+                       : LWA_TIMEOUT_CAP_MS;
+    wss_err rc = cloud_lwa_request(cfg, "authorization_code", "code", code, timeout, out, err, sizeof err);
+    if (rc == WSS_ERR_NETWORK || rc == WSS_ERR_TIMEOUT) {
+        /* The transport's own words stay in the log; Alexa gets the gist. */
+        wss_log(WSS_LOG_WARN, "cloud", "code exchange at Login with Amazon failed: %s", err);
+        snprintf(why, whylen, "Login with Amazon did not answer the code exchange (%s)", wss_strerror(rc));
+        return 0;
     }
-    if (*len < outlen)
-        out[*len] = 0;
-}
-
-typedef struct lwa_tokens {
-    char *access;
-    char *refresh;
-    long long expires_in; /* seconds */
-} lwa_tokens;
-
-static void lwa_tokens_free(lwa_tokens *t)
-{
-    free_secret(t->access);
-    free_secret(t->refresh);
-    memset(t, 0, sizeof *t);
-}
-
-/* The OAuth error code of an LWA refusal, reduced to [a-z_] (never its other fields). */
-static void lwa_error_code(const wss_httpc_response *r, char *out, size_t outlen)
-{
-    json_t *doc = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
-    const char *code = str_at(doc, "error");
-    size_t o = 0;
-    for (; code && *code && o + 1 < outlen && o < 40; code++)
-        if ((*code >= 'a' && *code <= 'z') || *code == '_')
-            out[o++] = *code;
-    out[o] = 0;
-    if (!o)
-        snprintf(out, outlen, "no error code");
-    json_decref(doc);
-}
-
-/* Reads LWA's 200 answer: access_token, refresh_token, expires_in. */
-static int lwa_read_tokens(const wss_httpc_response *r, lwa_tokens *out, char *why, size_t whylen)
-{
-    json_t *doc = r->body ? json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-    const char *access = nonempty_at(doc, "access_token"), *refresh = nonempty_at(doc, "refresh_token");
-    const char *type = str_at(doc, "token_type");
-    const json_t *expires = json_object_get(doc, "expires_in");
-    int ok = 0;
-    if (!access || !refresh || strlen(access) > LWA_TOKEN_MAX || strlen(refresh) > LWA_TOKEN_MAX)
-        snprintf(why, whylen, "Login with Amazon's answer lacks a usable access_token and refresh_token");
-    else if (type && strcasecmp(type, "bearer") != 0)
-        snprintf(why, whylen, "Login with Amazon's answer has token_type \"%.32s\", not bearer", type);
-    else if (!json_is_integer(expires) || json_integer_value(expires) <= 0)
-        snprintf(why, whylen, "Login with Amazon's answer lacks a positive expires_in");
-    else {
-        out->access = strdup(access);
-        out->refresh = strdup(refresh);
-        out->expires_in = json_integer_value(expires) > EXPIRES_IN_MAX ? EXPIRES_IN_MAX : json_integer_value(expires);
-        ok = out->access && out->refresh;
-        if (!ok) {
-            lwa_tokens_free(out);
-            snprintf(why, whylen, "out of memory");
-        }
-    }
-    /* The parsed copy holds the tokens too. */
-    const char *key;
-    json_t *v;
-    json_object_foreach(doc, key, v) if (json_is_string(v)) wipe((char *)json_string_value(v), json_string_length(v));
-    json_decref(doc);
-    return ok;
-}
-
-/* Exchanges an AcceptGrant code at Login with Amazon (authorization_code grant). */
-static int exchange_code(const cloud_config *cfg, const char *code, lwa_tokens *out, char *why, size_t whylen)
-{
-    memset(out, 0, sizeof *out);
-    if (!cfg->lwa_token_url || !cfg->lwa_client_id || !cfg->lwa_client_secret) {
+    if (rc == WSS_ERR_CONFIG) {
         snprintf(why, whylen, "this cloud has no Login with Amazon client configured");
         return 0;
     }
-    size_t cap = 3 * (strlen(code) + strlen(cfg->lwa_client_id) + strlen(cfg->lwa_client_secret)) + 128, len = 0;
-    char *form = malloc(cap);
-    if (!form) {
-        snprintf(why, whylen, "out of memory");
+    if (rc != WSS_OK) {
+        snprintf(why, whylen, "%s", err);
         return 0;
     }
-    form_add(form, cap, &len, "grant_type", "authorization_code");
-    form_add(form, cap, &len, "code", code);
-    form_add(form, cap, &len, "client_id", cfg->lwa_client_id);
-    form_add(form, cap, &len, "client_secret", cfg->lwa_client_secret);
-    long long timeout = cfg->request_timeout_ms > 0 && cfg->request_timeout_ms < LWA_TIMEOUT_CAP_MS
-                            ? cfg->request_timeout_ms
-                            : LWA_TIMEOUT_CAP_MS;
-    wss_httpc_request req = {.method = "POST",
-                             .url = cfg->lwa_token_url,
-                             .body = form,
-                             .body_len = len,
-                             .content_type = "application/x-www-form-urlencoded",
-                             .ca_file = cfg->outbound_ca_file,
-                             .timeout_ms = (long)timeout};
-    wss_httpc_response r;
-    char err[256];
-    memset(&r, 0, sizeof r);
-    wss_err rc = wss_httpc_perform(&req, &r, err, sizeof err);
-    wipe(form, len);
-    free(form);
-    int ok = 0;
-    if (rc != WSS_OK)
-        snprintf(why, whylen, "Login with Amazon did not answer the code exchange (%s)", wss_strerror(rc));
-    else if (r.status != 200) {
-        char code_text[48];
-        lwa_error_code(&r, code_text, sizeof code_text);
-        snprintf(why, whylen, "Login with Amazon refused the code exchange (HTTP %ld, %s)", r.status, code_text);
-    } else
-        ok = lwa_read_tokens(&r, out, why, whylen);
-    if (rc != WSS_OK && err[0])
-        wss_log(WSS_LOG_WARN, "cloud", "code exchange at Login with Amazon failed: %s", err);
-    if (r.body)
-        wipe(r.body, r.body_len);
-    wss_httpc_response_free(&r);
-    return ok;
+    if (!out->refresh_token) {
+        cloud_lwa_tokens_free(out);
+        snprintf(why, whylen, "Login with Amazon's answer lacks a refresh_token");
+        return 0;
+    }
+    return 1;
 }
 
 static void handle_accept_grant(cloud *c, const directive *d, wss_http_response *resp)
@@ -598,8 +492,8 @@ static void handle_accept_grant(cloud *c, const directive *d, wss_http_response 
     const char *code = typed_field(d->payload, "grant", "OAuth2.AuthorizationCode", "code");
     const char *grantee = typed_field(d->payload, "grantee", "BearerToken", "token");
     cloud_user user;
-    lwa_tokens tokens;
-    char why[256];
+    cloud_lwa_tokens tokens;
+    char why[320];
 
     if (!code)
         return grant_failed(resp, d->correlation,
@@ -618,8 +512,9 @@ static void handle_accept_grant(cloud *c, const directive *d, wss_http_response 
     if (!exchange_code(&c->cfg, code, &tokens, why, sizeof why))
         return grant_failed(resp, d->correlation, "%s", why);
     long long expires_ms = cloud_now_ms() + tokens.expires_in * 1000;
-    wss_err rc = c->store->ops->grant_put(c->store, user.user_id, tokens.access, tokens.refresh, expires_ms);
-    lwa_tokens_free(&tokens);
+    wss_err rc =
+        c->store->ops->grant_put(c->store, user.user_id, tokens.access_token, tokens.refresh_token, expires_ms);
+    cloud_lwa_tokens_free(&tokens);
     if (rc != WSS_OK) {
         wss_log(WSS_LOG_ERROR, "cloud", "cannot store the Alexa tokens of user %s: %s", user.user_id, wss_strerror(rc));
         return grant_failed(resp, d->correlation, "the tokens could not be stored");
@@ -642,7 +537,7 @@ static void handle_discover(cloud *c, const directive *d, wss_http_response *res
     auth_result ar = resolve_user(c, token, &user);
     if (ar != AUTH_OK)
         return auth_error(resp, d->correlation, ar);
-    json_t *endpoints = user_endpoints(c, user.user_id, NULL);
+    json_t *endpoints = user_endpoints(c, user.user_id);
     if (!endpoints)
         return alexa_error(resp, 200, d->correlation, "INTERNAL_ERROR", "the devices could not be listed; try again");
     wss_log(WSS_LOG_INFO, "cloud", "Discover: %zu endpoints for user %s", json_array_size(endpoints), user.user_id);

@@ -5,7 +5,8 @@
  * Every function is safe to call from any thread. Strings handed in are
  * copied; strings handed out are malloc'd and owned by the caller (or by the
  * struct's *_free function). Secrets (tokens) are stored as SHA-256 digests
- * except the user's Alexa tokens, which the cloud must send back to Amazon. */
+ * except the user's Alexa tokens, which the cloud must send back to Amazon;
+ * the store wipes its own copies of those before it frees them. */
 #ifndef WSS_CLOUD_STORE_H
 #define WSS_CLOUD_STORE_H
 
@@ -32,10 +33,20 @@ typedef struct cloud_outbox_item {
     char kind[32];       /* "sdae" or "discovery" */
     char message_id[64]; /* stable across retries */
     char *gateway_url;
-    char *body;    /* the event JSON without the token (the sender adds it) */
-    char *user_id; /* for "discovery": whose Alexa token to use; NULL for "sdae" */
-    int attempts;  /* tries made so far */
+    char *body;        /* the event JSON without the token (the sender adds it) */
+    char *user_id;     /* for "discovery": whose Alexa token to use; NULL for "sdae" */
+    int attempts;      /* tries made so far, whatever their outcome */
+    int server_errors; /* those of them the gateway answered with a 5xx */
 } cloud_outbox_item;
+
+/* An event to put in the outbox along with another write (see bind). */
+typedef struct cloud_outbox_event {
+    const char *kind;        /* "sdae" or "discovery" */
+    const char *message_id;  /* shorter than 64 bytes, unique in the outbox */
+    const char *gateway_url; /* non-empty, shorter than 4096 bytes */
+    const char *body;        /* the event JSON without the token */
+    const char *user_id;     /* may be NULL */
+} cloud_outbox_event;
 
 /* Frees the strings of an item filled by outbox_claim (not the item itself). */
 void cloud_outbox_item_free(cloud_outbox_item *item);
@@ -53,7 +64,8 @@ typedef struct cloud_grant {
     long long expires_ms;
 } cloud_grant;
 
-/* Frees the strings of a grant filled by grant_get (not the struct itself). */
+/* Wipes and frees the strings of a grant filled by grant_get (not the struct
+ * itself); they are NULL afterwards. NULL is ignored. */
 void cloud_grant_free(cloud_grant *g);
 
 /* The operations a store implements. */
@@ -67,6 +79,10 @@ typedef struct cloud_store_ops {
      * than 64 bytes, else WSS_ERR_INVALID. */
     wss_err (*report_add)(cloud_store *st, const cloud_report *r, const char *message_id, const char *sdae_body,
                           long long now_ms);
+    /* A stored report as {device_id, global_device_id, naming_categories (an
+     * array), gateway_url, created_ms} (never the session token or the
+     * signature); WSS_ERR_NOT_FOUND when the device never reported. */
+    wss_err (*report_get)(cloud_store *st, const char *device_id, json_t **out);
 
     /* Outbox. claim leases up to max due events (pending, next_attempt_ms <=
      * now, no lease running), oldest due first, until now + lease_ms, and
@@ -74,27 +90,31 @@ typedef struct cloud_store_ops {
      * A leased event is not claimed again until its lease runs out (the
      * process died) or delivered, retry_at or dead is called for it. add
      * refuses a message_id already in the outbox with WSS_ERR_EXISTS.
-     * delivered, retry_at and dead give WSS_ERR_NOT_FOUND for an unknown id
-     * (retry_at also for an event that is no longer pending); each ends the
-     * lease. retry_at makes the event due at next_ms; updated_ms records state
-     * changes only, so retry_at leaves it. dead stores http_status <= 0 as
-     * none (no HTTP answer). */
+     * delivered, retry_at and dead record the event's tries so far (attempts,
+     * and server_errors of them answered 5xx, which a delivery leaves as they
+     * were) and give WSS_ERR_NOT_FOUND for an unknown id (retry_at also for an
+     * event that is no longer pending); each ends the lease. retry_at makes
+     * the event due at next_ms; updated_ms records state changes only, so
+     * retry_at leaves it. dead stores http_status <= 0 as none (no HTTP
+     * answer). */
     wss_err (*outbox_add)(cloud_store *st, const char *kind, const char *message_id, const char *gateway_url,
                           const char *body, const char *user_id, long long now_ms);
     wss_err (*outbox_claim)(cloud_store *st, long long now_ms, long long lease_ms, int max, cloud_outbox_item *items,
                             int *n);
-    wss_err (*outbox_delivered)(cloud_store *st, long long id, long long now_ms);
-    wss_err (*outbox_retry_at)(cloud_store *st, long long id, long long next_ms, int attempts, const char *last_error);
-    wss_err (*outbox_dead)(cloud_store *st, long long id, int attempts, int http_status, const char *code,
-                           const char *description, long long now_ms);
+    wss_err (*outbox_delivered)(cloud_store *st, long long id, int attempts, long long now_ms);
+    wss_err (*outbox_retry_at)(cloud_store *st, long long id, long long next_ms, int attempts, int server_errors,
+                               const char *last_error);
+    wss_err (*outbox_dead)(cloud_store *st, long long id, int attempts, int server_errors, int http_status,
+                           const char *code, const char *description, long long now_ms);
     /* state: "pending", "dead" or "delivered" (else WSS_ERR_INVALID); *out a
      * JSON array of events by id, at most limit (no limit when limit <= 0),
      * each {id, kind, message_id, gateway_url, state, attempts,
-     * next_attempt_ms, last_error, http_status, code, description,
-     * created_ms, updated_ms} (null where unset; never the body). */
+     * server_errors, next_attempt_ms, last_error, http_status, code,
+     * description, created_ms, updated_ms} (null where unset; never the
+     * body). */
     wss_err (*outbox_list)(cloud_store *st, const char *state, int limit, json_t **out);
-    /* Makes a dead event pending again, due now, attempts reset (the last
-     * error, status and code stay for the record). WSS_ERR_NOT_FOUND unless
+    /* Makes a dead event pending again, due now, attempts and server_errors
+     * reset (the last error, status and code stay for the record). WSS_ERR_NOT_FOUND unless
      * the event exists and is dead. */
     wss_err (*outbox_requeue)(cloud_store *st, long long id, long long now_ms);
 
@@ -110,11 +130,16 @@ typedef struct cloud_store_ops {
 
     /* Bindings of devices to users (from CDAD). *created is 1 when this call
      * made the binding, 0 when it existed (same user; the first friendly name
-     * stays). WSS_ERR_NOT_FOUND when the device never reported or the user is
-     * unknown; WSS_ERR_EXISTS when bound to another user. created may be NULL.
-     * Returns once the binding is committed; concurrent calls share commits. */
+     * stays). When on_create is not NULL and the binding is made, that event
+     * goes into the outbox (pending, due at now_ms) in the same transaction:
+     * both are kept or neither is. WSS_ERR_NOT_FOUND when the device never
+     * reported or the user is unknown; WSS_ERR_EXISTS when bound to another
+     * user, or when on_create's message_id is already in the outbox (nothing
+     * written); WSS_ERR_INVALID for a malformed on_create (see
+     * cloud_outbox_event). created may be NULL. Returns once the binding and
+     * its event are committed; concurrent calls share commits. */
     wss_err (*bind)(cloud_store *st, const char *device_id, const char *user_id, const char *friendly_name,
-                    long long now_ms, int *created);
+                    const cloud_outbox_event *on_create, long long now_ms, int *created);
     /* The user's devices, a JSON array of {device_id, friendly_name (or null),
      * naming_categories (an array)} in binding order; empty for an unknown user. */
     wss_err (*user_devices)(cloud_store *st, const char *user_id, json_t **out);

@@ -9,8 +9,9 @@
  *   - the bind connection belongs to the committer thread (group commit).
  *     bind() queues a request on the caller's stack and sleeps; the committer
  *     takes every queued request (at most BIND_BATCH_MAX), runs them in order
- *     in one transaction, each with its own outcome, commits once and then
- *     wakes their callers. While one commit waits for the disk, new requests
+ *     in one transaction, each with its own outcome (a binding made also
+ *     inserts the request's outbox event, in the same transaction), commits
+ *     once and then wakes their callers. While one commit waits for the disk, new requests
  *     pile up for the next, so a transaction (and its fsync) is shared by as
  *     many binds as there are callers waiting. There is no deliberate delay:
  *     a lone caller pays one commit per bind plus two thread wake-ups.
@@ -76,6 +77,8 @@ static const char *const cloud_migrations[] = {
     "CREATE INDEX bindings_by_user ON bindings (user_id, created_ms);"
     "CREATE TABLE grants (user_id TEXT PRIMARY KEY, access_token TEXT NOT NULL, refresh_token TEXT,"
     "  expires_ms INTEGER NOT NULL);",
+    /* 2: the 5xx answers among an event's tries, a budget of their own */
+    "ALTER TABLE outbox ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* One bind() call waiting for its batch; lives on the caller's stack. The
@@ -84,6 +87,7 @@ typedef struct bind_req {
     const char *device_id;
     const char *user_id;
     const char *friendly_name;
+    const cloud_outbox_event *event; /* inserted with the binding when it is made; may be NULL */
     long long now_ms;
     int created;
     wss_err rc;
@@ -115,6 +119,7 @@ typedef struct sqlite_store {
     /* The committer and its connection with the statements it reuses. */
     sqlite3 *bind_db;
     sqlite3_stmt *bind_begin, *bind_commit, *bind_rollback, *bind_insert, *bind_owner;
+    sqlite3_stmt *bind_savepoint, *bind_release, *bind_undo, *bind_event;
     pthread_t committer;
     int committer_started;
 
@@ -238,6 +243,16 @@ static int is_sha256_hex(const char *s)
     return 1;
 }
 
+/* Overwrites a secret before its memory is released. */
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    for (volatile char *p = s; *p; p++)
+        *p = 0;
+    free(s);
+}
+
 /* A NUL-terminated string that fits a char[size] field. */
 static int fits(const char *s, size_t size) { return s && *s && strlen(s) < size; }
 
@@ -288,6 +303,33 @@ static wss_err sq_report_add(cloud_store *base, const cloud_report *r, const cha
     return rc;
 }
 
+static wss_err sq_report_get(cloud_store *base, const char *device_id, json_t **out)
+{
+    sqlite_store *s = sq(base);
+    if (!out || !device_id)
+        return WSS_ERR_INVALID;
+    *out = NULL;
+    read_lock(s);
+    wss_err rc = WSS_ERR_NOT_FOUND;
+    sqlite3_stmt *st = wss_db_prepare(s->db,
+                                      "SELECT device_id, global_device_id, naming_categories, gateway_url, created_ms"
+                                      " FROM reports WHERE device_id = ?",
+                                      "t", device_id);
+    int step = st ? sqlite3_step(st) : SQLITE_ERROR;
+    if (step == SQLITE_ROW) {
+        /* report_add only accepts a JSON array here. */
+        json_t *categories = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+        *out = json_pack("{s:o, s:o, s:o, s:o, s:I}", "device_id", json_text(st, 0), "global_device_id",
+                         json_text(st, 1), "naming_categories", categories ? categories : json_array(), "gateway_url",
+                         json_text(st, 3), "created_ms", (json_int_t)sqlite3_column_int64(st, 4));
+        rc = *out ? WSS_OK : WSS_ERR_NOMEM;
+    } else if (step != SQLITE_DONE)
+        rc = store_failed(s->db, "report get");
+    sqlite3_finalize(st);
+    read_unlock(s);
+    return rc;
+}
+
 /* ---- outbox ------------------------------------------------------------------ */
 
 void cloud_outbox_item_free(cloud_outbox_item *item)
@@ -330,6 +372,7 @@ static wss_err item_from_row(sqlite3_stmt *st, cloud_outbox_item *item)
     item->body = wss_db_column_strdup(st, 4);
     item->user_id = wss_db_column_strdup(st, 5);
     item->attempts = sqlite3_column_int(st, 6);
+    item->server_errors = sqlite3_column_int(st, 7);
     if (!item->gateway_url || !item->body || (!item->user_id && sqlite3_column_type(st, 5) != SQLITE_NULL)) {
         cloud_outbox_item_free(item);
         return WSS_ERR_NOMEM;
@@ -353,7 +396,8 @@ static wss_err sq_outbox_claim(cloud_store *base, long long now_ms, long long le
     sqlite3_stmt *sel = NULL, *upd = NULL;
     if (rc == WSS_OK) {
         sel = wss_db_prepare(s->db,
-                             "SELECT id, kind, message_id, gateway_url, body, user_id, attempts FROM outbox"
+                             "SELECT id, kind, message_id, gateway_url, body, user_id, attempts, server_errors"
+                             " FROM outbox"
                              " WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until_ms <= ?1"
                              " ORDER BY next_attempt_ms, id LIMIT ?2",
                              "ii", now_ms, (long long)max);
@@ -395,48 +439,51 @@ static wss_err sq_outbox_claim(cloud_store *base, long long now_ms, long long le
     return rc;
 }
 
-static wss_err sq_outbox_delivered(cloud_store *base, long long id, long long now_ms)
+static wss_err sq_outbox_delivered(cloud_store *base, long long id, int attempts, long long now_ms)
 {
     sqlite_store *s = sq(base);
     write_lock(s);
-    int changes =
-        wss_db_run(s->db, "UPDATE outbox SET state = 'delivered', lease_until_ms = 0, updated_ms = ? WHERE id = ?",
-                   "ii", now_ms, id);
+    int changes = wss_db_run(s->db,
+                             "UPDATE outbox SET state = 'delivered', attempts = ?, lease_until_ms = 0, updated_ms = ?"
+                             " WHERE id = ?",
+                             "iii", (long long)attempts, now_ms, id);
     wss_err rc = changed_one(s->db, changes, "outbox delivered");
     write_unlock(s);
     return rc;
 }
 
-static wss_err sq_outbox_retry_at(cloud_store *base, long long id, long long next_ms, int attempts,
+static wss_err sq_outbox_retry_at(cloud_store *base, long long id, long long next_ms, int attempts, int server_errors,
                                   const char *last_error)
 {
     sqlite_store *s = sq(base);
     write_lock(s);
     int changes = wss_db_run(s->db,
-                             "UPDATE outbox SET next_attempt_ms = ?, attempts = ?, last_error = ?, lease_until_ms = 0"
-                             " WHERE id = ? AND state = 'pending'",
-                             "iiti", next_ms, (long long)attempts, last_error, id);
+                             "UPDATE outbox SET next_attempt_ms = ?, attempts = ?, server_errors = ?, last_error = ?,"
+                             " lease_until_ms = 0 WHERE id = ? AND state = 'pending'",
+                             "iiiti", next_ms, (long long)attempts, (long long)server_errors, last_error, id);
     wss_err rc = changed_one(s->db, changes, "outbox retry");
     write_unlock(s);
     return rc;
 }
 
-static wss_err sq_outbox_dead(cloud_store *base, long long id, int attempts, int http_status, const char *code,
-                              const char *description, long long now_ms)
+static wss_err sq_outbox_dead(cloud_store *base, long long id, int attempts, int server_errors, int http_status,
+                              const char *code, const char *description, long long now_ms)
 {
     sqlite_store *s = sq(base);
     write_lock(s);
-    int changes = http_status > 0
-                      ? wss_db_run(s->db,
-                                   "UPDATE outbox SET state = 'dead', attempts = ?, http_status = ?,"
-                                   " code = ?, description = ?, lease_until_ms = 0, updated_ms = ?"
-                                   " WHERE id = ?",
-                                   "iittii", (long long)attempts, (long long)http_status, code, description, now_ms, id)
-                      : wss_db_run(s->db,
-                                   "UPDATE outbox SET state = 'dead', attempts = ?, http_status = NULL,"
-                                   " code = ?, description = ?, lease_until_ms = 0, updated_ms = ?"
-                                   " WHERE id = ?",
-                                   "ittii", (long long)attempts, code, description, now_ms, id);
+    int changes =
+        http_status > 0
+            ? wss_db_run(s->db,
+                         "UPDATE outbox SET state = 'dead', attempts = ?, server_errors = ?, http_status = ?,"
+                         " code = ?, description = ?, lease_until_ms = 0, updated_ms = ?"
+                         " WHERE id = ?",
+                         "iiittii", (long long)attempts, (long long)server_errors, (long long)http_status, code,
+                         description, now_ms, id)
+            : wss_db_run(s->db,
+                         "UPDATE outbox SET state = 'dead', attempts = ?, server_errors = ?, http_status = NULL,"
+                         " code = ?, description = ?, lease_until_ms = 0, updated_ms = ?"
+                         " WHERE id = ?",
+                         "iittii", (long long)attempts, (long long)server_errors, code, description, now_ms, id);
     wss_err rc = changed_one(s->db, changes, "outbox dead");
     write_unlock(s);
     return rc;
@@ -449,12 +496,13 @@ static int is_outbox_state(const char *state)
 
 static json_t *outbox_row_json(sqlite3_stmt *st)
 {
-    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:i, s:I, s:o, s:o, s:o, s:o, s:I, s:I}", "id",
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:i, s:i, s:I, s:o, s:o, s:o, s:o, s:I, s:I}", "id",
                      (json_int_t)sqlite3_column_int64(st, 0), "kind", json_text(st, 1), "message_id", json_text(st, 2),
                      "gateway_url", json_text(st, 3), "state", json_text(st, 4), "attempts", sqlite3_column_int(st, 5),
-                     "next_attempt_ms", (json_int_t)sqlite3_column_int64(st, 6), "last_error", json_text(st, 7),
-                     "http_status", json_integer_or_null(st, 8), "code", json_text(st, 9), "description",
-                     json_text(st, 10), "created_ms", (json_int_t)sqlite3_column_int64(st, 11), "updated_ms",
+                     "server_errors", sqlite3_column_int(st, 13), "next_attempt_ms",
+                     (json_int_t)sqlite3_column_int64(st, 6), "last_error", json_text(st, 7), "http_status",
+                     json_integer_or_null(st, 8), "code", json_text(st, 9), "description", json_text(st, 10),
+                     "created_ms", (json_int_t)sqlite3_column_int64(st, 11), "updated_ms",
                      (json_int_t)sqlite3_column_int64(st, 12));
 }
 
@@ -472,8 +520,8 @@ static wss_err sq_outbox_list(cloud_store *base, const char *state, int limit, j
     wss_err rc = WSS_OK;
     sqlite3_stmt *st = wss_db_prepare(s->db,
                                       "SELECT id, kind, message_id, gateway_url, state, attempts, next_attempt_ms,"
-                                      " last_error, http_status, code, description, created_ms, updated_ms"
-                                      " FROM outbox WHERE state = ? ORDER BY id LIMIT ?",
+                                      " last_error, http_status, code, description, created_ms, updated_ms,"
+                                      " server_errors FROM outbox WHERE state = ? ORDER BY id LIMIT ?",
                                       "ti", state, limit > 0 ? (long long)limit : -1LL);
     if (!st)
         rc = store_failed(s->db, "outbox list");
@@ -500,10 +548,11 @@ static wss_err sq_outbox_requeue(cloud_store *base, long long id, long long now_
 {
     sqlite_store *s = sq(base);
     write_lock(s);
-    int changes = wss_db_run(s->db,
-                             "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?,"
-                             " lease_until_ms = 0, updated_ms = ? WHERE id = ? AND state = 'dead'",
-                             "iii", now_ms, now_ms, id);
+    int changes =
+        wss_db_run(s->db,
+                   "UPDATE outbox SET state = 'pending', attempts = 0, server_errors = 0, next_attempt_ms = ?,"
+                   " lease_until_ms = 0, updated_ms = ? WHERE id = ? AND state = 'dead'",
+                   "iii", now_ms, now_ms, id);
     wss_err rc = changed_one(s->db, changes, "outbox requeue");
     write_unlock(s);
     return rc;
@@ -563,18 +612,58 @@ static wss_err sq_user_by_token(cloud_store *base, const char *token_sha, cloud_
 
 /* ---- bindings: group commit ---------------------------------------------------- */
 
+static int step_done(sqlite3_stmt *st)
+{
+    int ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_reset(st);
+    return ok;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+/* Inserts a request's event (the binding was just made, inside its savepoint). */
+static wss_err bind_event_insert(sqlite_store *s, const bind_req *r)
+{
+    sqlite3_stmt *ev = s->bind_event;
+    const cloud_outbox_event *e = r->event;
+    sqlite3_bind_text(ev, 1, e->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ev, 2, e->message_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ev, 3, e->gateway_url, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ev, 4, e->body, -1, SQLITE_STATIC);
+    bind_text_or_null(ev, 5, e->user_id);
+    sqlite3_bind_int64(ev, 6, r->now_ms);
+    int step = sqlite3_step(ev);
+    int code = sqlite3_extended_errcode(s->bind_db);
+    sqlite3_reset(ev);
+    sqlite3_clear_bindings(ev);
+    if (step == SQLITE_DONE)
+        return WSS_OK;
+    if (code == SQLITE_CONSTRAINT_UNIQUE || code == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return WSS_ERR_EXISTS;
+    return store_failed(s->bind_db, "bind event");
+}
+
 /* One request inside the committer's open transaction. WSS_ERR_STORE means
- * the transaction itself is in trouble and the whole batch must fail. */
+ * the transaction itself is in trouble and the whole batch must fail. A
+ * request with an event runs inside a savepoint, so that an event refused
+ * for its own sake (a message_id already used) takes its binding back with
+ * it and leaves the rest of the batch alone. */
 static wss_err bind_one(sqlite_store *s, bind_req *r)
 {
     sqlite3_stmt *ins = s->bind_insert, *own = s->bind_owner;
     r->created = 0;
+    if (r->event && !step_done(s->bind_savepoint))
+        return store_failed(s->bind_db, "bind savepoint");
+    wss_err rc = WSS_OK;
     sqlite3_bind_text(ins, 1, r->device_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 2, r->user_id, -1, SQLITE_STATIC);
-    if (r->friendly_name)
-        sqlite3_bind_text(ins, 3, r->friendly_name, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(ins, 3);
+    bind_text_or_null(ins, 3, r->friendly_name);
     sqlite3_bind_int64(ins, 4, r->now_ms);
     int step = sqlite3_step(ins);
     int changes = sqlite3_changes(s->bind_db);
@@ -584,29 +673,33 @@ static wss_err bind_one(sqlite_store *s, bind_req *r)
         return store_failed(s->bind_db, "bind");
     if (changes == 1) {
         r->created = 1;
-        return WSS_OK;
+        if (r->event)
+            rc = bind_event_insert(s, r);
+        if (rc == WSS_ERR_STORE)
+            return rc;
+        if (rc != WSS_OK) {
+            r->created = 0;
+            if (!step_done(s->bind_undo))
+                return store_failed(s->bind_db, "bind undo");
+        }
+    } else {
+        /* Nothing inserted: bound already, or the device or the user is unknown. */
+        sqlite3_bind_text(own, 1, r->device_id, -1, SQLITE_STATIC);
+        step = sqlite3_step(own);
+        if (step == SQLITE_ROW)
+            rc = strcmp((const char *)sqlite3_column_text(own, 0), r->user_id) == 0 ? WSS_OK : WSS_ERR_EXISTS;
+        else if (step == SQLITE_DONE)
+            rc = WSS_ERR_NOT_FOUND;
+        else
+            rc = store_failed(s->bind_db, "bind owner");
+        sqlite3_reset(own);
+        sqlite3_clear_bindings(own);
+        if (rc == WSS_ERR_STORE)
+            return rc;
     }
-
-    /* Nothing inserted: bound already, or the device or the user is unknown. */
-    wss_err rc;
-    sqlite3_bind_text(own, 1, r->device_id, -1, SQLITE_STATIC);
-    step = sqlite3_step(own);
-    if (step == SQLITE_ROW)
-        rc = strcmp((const char *)sqlite3_column_text(own, 0), r->user_id) == 0 ? WSS_OK : WSS_ERR_EXISTS;
-    else if (step == SQLITE_DONE)
-        rc = WSS_ERR_NOT_FOUND;
-    else
-        rc = store_failed(s->bind_db, "bind owner");
-    sqlite3_reset(own);
-    sqlite3_clear_bindings(own);
+    if (r->event && !step_done(s->bind_release))
+        return store_failed(s->bind_db, "bind release");
     return rc;
-}
-
-static int step_done(sqlite3_stmt *st)
-{
-    int ok = sqlite3_step(st) == SQLITE_DONE;
-    sqlite3_reset(st);
-    return ok;
 }
 
 /* Runs a batch in one transaction. If anything goes wrong with the
@@ -687,18 +780,26 @@ static void *committer_main(void *arg)
     return NULL;
 }
 
+/* An event the outbox would take (see sq_outbox_add). */
+static int event_valid(const cloud_outbox_event *e)
+{
+    return fits(e->kind, MEMBER_SIZE(cloud_outbox_item, kind)) &&
+           fits(e->message_id, MEMBER_SIZE(cloud_outbox_item, message_id)) && fits(e->gateway_url, URL_SIZE) && e->body;
+}
+
 static wss_err sq_bind(cloud_store *base, const char *device_id, const char *user_id, const char *friendly_name,
-                       long long now_ms, int *created)
+                       const cloud_outbox_event *on_create, long long now_ms, int *created)
 {
     sqlite_store *s = sq(base);
     if (created)
         *created = 0;
-    if (!device_id || !*device_id || !user_id || !*user_id)
+    if (!device_id || !*device_id || !user_id || !*user_id || (on_create && !event_valid(on_create)))
         return WSS_ERR_INVALID;
 
     bind_req req = {.device_id = device_id,
                     .user_id = user_id,
                     .friendly_name = friendly_name,
+                    .event = on_create,
                     .now_ms = now_ms,
                     .rc = WSS_ERR_STORE};
     pthread_mutex_init(&req.m, NULL);
@@ -791,8 +892,8 @@ void cloud_grant_free(cloud_grant *g)
 {
     if (!g)
         return;
-    free(g->access_token);
-    free(g->refresh_token);
+    wipe_free(g->access_token);
+    wipe_free(g->refresh_token);
     g->access_token = g->refresh_token = NULL;
 }
 
@@ -804,12 +905,27 @@ static wss_err sq_grant_put(cloud_store *base, const char *user_id, const char *
         return WSS_ERR_INVALID;
     write_lock(s);
     wss_err rc = WSS_OK;
-    if (wss_db_run(s->db,
-                   "INSERT INTO grants (user_id, access_token, refresh_token, expires_ms) VALUES (?, ?, ?, ?)"
-                   " ON CONFLICT (user_id) DO UPDATE SET access_token = excluded.access_token,"
-                   " refresh_token = excluded.refresh_token, expires_ms = excluded.expires_ms",
-                   "ttti", user_id, access_token, refresh_token, expires_ms) < 0)
-        rc = write_failed(s->db, "grant put");
+    /* The tokens are bound in place (SQLITE_STATIC), not copied into
+     * parameter memory that SQLite would free without clearing it. */
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO grants (user_id, access_token, refresh_token, expires_ms) VALUES (?, ?, ?, ?)"
+                           " ON CONFLICT (user_id) DO UPDATE SET access_token = excluded.access_token,"
+                           " refresh_token = excluded.refresh_token, expires_ms = excluded.expires_ms",
+                           -1, &st, NULL) != SQLITE_OK)
+        rc = store_failed(s->db, "grant put");
+    else {
+        sqlite3_bind_text(st, 1, user_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, access_token, -1, SQLITE_STATIC);
+        if (refresh_token)
+            sqlite3_bind_text(st, 3, refresh_token, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 3);
+        sqlite3_bind_int64(st, 4, expires_ms);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = write_failed(s->db, "grant put");
+    }
+    sqlite3_finalize(st);
     write_unlock(s);
     return rc;
 }
@@ -850,6 +966,10 @@ static void destroy(sqlite_store *s)
     sqlite3_finalize(s->bind_rollback);
     sqlite3_finalize(s->bind_insert);
     sqlite3_finalize(s->bind_owner);
+    sqlite3_finalize(s->bind_savepoint);
+    sqlite3_finalize(s->bind_release);
+    sqlite3_finalize(s->bind_undo);
+    sqlite3_finalize(s->bind_event);
     sqlite3_close(s->bind_db);
     sqlite3_close(s->db);
     pthread_cond_destroy(&s->q_space);
@@ -880,6 +1000,7 @@ static void sq_close(cloud_store *base)
 static const cloud_store_ops sqlite_ops = {
     .close = sq_close,
     .report_add = sq_report_add,
+    .report_get = sq_report_get,
     .outbox_add = sq_outbox_add,
     .outbox_claim = sq_outbox_claim,
     .outbox_delivered = sq_outbox_delivered,
@@ -913,7 +1034,14 @@ static wss_err prepare_committer(sqlite_store *s, char *err, size_t errlen)
                     "INSERT INTO bindings (device_id, user_id, friendly_name, created_ms) SELECT ?1, ?2, ?3, ?4"
                     " WHERE EXISTS (SELECT 1 FROM reports WHERE device_id = ?1)"
                     " AND EXISTS (SELECT 1 FROM users WHERE user_id = ?2) ON CONFLICT (device_id) DO NOTHING") &&
-        prepare_one(db, &s->bind_owner, "SELECT user_id FROM bindings WHERE device_id = ?"))
+        prepare_one(db, &s->bind_owner, "SELECT user_id FROM bindings WHERE device_id = ?") &&
+        prepare_one(db, &s->bind_savepoint, "SAVEPOINT bind_one") &&
+        prepare_one(db, &s->bind_release, "RELEASE bind_one") &&
+        prepare_one(db, &s->bind_undo, "ROLLBACK TO bind_one") &&
+        prepare_one(db, &s->bind_event,
+                    "INSERT INTO outbox (kind, message_id, gateway_url, body, user_id, state, attempts,"
+                    " next_attempt_ms, lease_until_ms, created_ms, updated_ms)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, 0, ?6, ?6)"))
         return WSS_OK;
     snprintf(err, errlen, "cannot prepare the bind statements: %s", sqlite3_errmsg(db));
     return WSS_ERR_STORE;

@@ -41,13 +41,18 @@ static void enqueue_new_device(cloud_fx *fx, const char *dsn, cloud_fx_device *d
     cloud_fx_enqueue_sdae(fx, d, message_id);
 }
 
-/* attempts as the store keeps it: every try of a dead event, the failed
- * tries of a delivered one (outbox_delivered records no count). */
+/* attempts as the store keeps it: every try, including the one that
+ * delivered the event or made it dead. */
 static void assert_event_json(const json_t *ev, const char *state, long long attempts, const char *code)
 {
     const char *s = cloud_fx_jstr(ev, "state");
     assert_non_null(s);
     assert_string_equal(s, state);
+    if (cloud_fx_jint(ev, "attempts", -1) != attempts) {
+        char *text = json_dumps(ev, JSON_COMPACT);
+        print_error("expected %lld attempts: %s\n", attempts, text);
+        free(text);
+    }
     assert_int_equal(cloud_fx_jint(ev, "attempts", -1), attempts);
     if (code) {
         assert_non_null(cloud_fx_jstr(ev, "code"));
@@ -79,7 +84,8 @@ static void test_delivered(void **state)
     cloud_fx_start_outbox(fx);
     enqueue_new_device(fx, "OUTBOX-OK-1", &d, mid);
     json_t *ev = cloud_fx_wait_outbox(fx, mid, "delivered", WAIT_MS);
-    assert_event_json(ev, "delivered", 0, NULL);
+    assert_event_json(ev, "delivered", 1, NULL);
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 0);
     json_decref(ev);
 
     json_t *a = cloud_fx_association(fx, d.device_id);
@@ -107,7 +113,8 @@ static void test_503_twice_then_delivered(void **state)
     enqueue_new_device(fx, "OUTBOX-503", &d, mid);
     json_t *ev = cloud_fx_wait_outbox(fx, mid, "delivered", WAIT_MS);
     long long elapsed = cloud_fx_mono_ms() - t0;
-    assert_event_json(ev, "delivered", 2, NULL);
+    assert_event_json(ev, "delivered", 3, NULL);
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 2);
     json_decref(ev);
     assert_true(elapsed >= 2 * fx->c.cfg.retry_delay_ms);
 
@@ -136,6 +143,7 @@ static void test_500_four_times_dead_after_three_retries(void **state)
     enqueue_new_device(fx, "OUTBOX-500", &d, mid);
     json_t *ev = cloud_fx_wait_outbox(fx, mid, "dead", WAIT_MS);
     assert_event_json(ev, "dead", 4, "INTERNAL_SERVICE_EXCEPTION");
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 4);
     assert_int_equal(cloud_fx_jint(ev, "http_status", -1), 500);
     assert_non_null(cloud_fx_jstr(ev, "description"));
     assert_true(strlen(cloud_fx_jstr(ev, "description")) > 0);
@@ -156,6 +164,89 @@ static void test_500_four_times_dead_after_three_retries(void **state)
     cloud_fx_device_free(&d);
 }
 
+/* A 429 before the 500s does not spend their budget: max_retries (3) retries
+ * of a 500 still happen, so the fifth try is the one that dead-letters. */
+static void test_429_does_not_spend_the_5xx_budget(void **state)
+{
+    cloud_fx *fx = *state;
+    cloud_fx_device d;
+    char mid[37];
+    long long rule = cloud_fx_add_fault(
+        fx, json_pack("{s:s, s:[i, i, i, i, i]}", "route", "events", "schedule", 429, 500, 500, 500, 500));
+    cloud_fx_start_outbox(fx);
+    enqueue_new_device(fx, "OUTBOX-429-500", &d, mid);
+    json_t *ev = cloud_fx_wait_outbox(fx, mid, "dead", WAIT_MS);
+    assert_event_json(ev, "dead", 5, "INTERNAL_SERVICE_EXCEPTION");
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 4);
+    assert_int_equal(cloud_fx_jint(ev, "http_status", -1), 500);
+    json_decref(ev);
+    json_t *f = cloud_fx_fault(fx, rule);
+    assert_int_equal(cloud_fx_jint(f, "hits", -1), 5);
+    json_decref(f);
+    assert_int_equal(cloud_fx_metric(fx, "wss_cloud_events_retried_total"), 4);
+    cloud_fx_device_free(&d);
+}
+
+/* Enqueues a device's SDAE as if it had been tried already: attempts tries,
+ * server_errors of them 5xx. */
+static void enqueue_tried(cloud_fx *fx, const char *dsn, int attempts, int server_errors, cloud_fx_device *d,
+                          char mid[37])
+{
+    enqueue_new_device(fx, dsn, d, mid);
+    json_t *ev = cloud_fx_outbox_event(fx, mid);
+    assert_non_null(ev);
+    assert_int_equal(fx->c.store->ops->outbox_retry_at(fx->c.store, cloud_fx_jint(ev, "id", -1), cloud_now_ms(),
+                                                       attempts, server_errors, "earlier tries"),
+                     WSS_OK);
+    json_decref(ev);
+}
+
+/* Each budget is counted on its own: a spent 5xx budget leaves 429s their
+ * retries, 50 tries that were not 5xx end in a dead letter however few 5xx
+ * came, and the 5xx budget alone decides on a 5xx. */
+static void test_retry_budgets_are_separate(void **state)
+{
+    cloud_fx *fx = *state;
+    cloud_fx_device d1, d2, d3;
+    char mid1[37], mid2[37], mid3[37];
+
+    /* 5xx budget spent (3 of 3), 7 other tries: a 429 is retried, then delivered. */
+    enqueue_tried(fx, "OUTBOX-BUDGET-1", 10, 3, &d1, mid1);
+    cloud_fx_add_fault(fx, json_pack("{s:s, s:[i]}", "route", "events", "schedule", 429));
+    cloud_fx_start_outbox(fx);
+    json_t *ev = cloud_fx_wait_outbox(fx, mid1, "delivered", WAIT_MS);
+    assert_event_json(ev, "delivered", 12, NULL);
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 3);
+    json_decref(ev);
+    cloud_fx_stop_outbox(fx);
+
+    /* 49 tries that were not 5xx: the 50th, a 429, is the last. */
+    enqueue_tried(fx, "OUTBOX-BUDGET-2", 52, 3, &d2, mid2);
+    cloud_fx_add_fault(fx, json_pack("{s:s, s:[i]}", "route", "events", "schedule", 429));
+    cloud_fx_start_outbox(fx);
+    ev = cloud_fx_wait_outbox(fx, mid2, "dead", WAIT_MS);
+    assert_event_json(ev, "dead", 53, NULL);
+    assert_int_equal(cloud_fx_jint(ev, "http_status", -1), 429);
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 3);
+    json_decref(ev);
+    cloud_fx_stop_outbox(fx);
+
+    /* Three 5xx so far among few tries: a fourth 5xx is dead at once. */
+    enqueue_tried(fx, "OUTBOX-BUDGET-3", 3, 3, &d3, mid3);
+    cloud_fx_add_fault(fx, json_pack("{s:s, s:[i]}", "route", "events", "schedule", 503));
+    cloud_fx_start_outbox(fx);
+    ev = cloud_fx_wait_outbox(fx, mid3, "dead", WAIT_MS);
+    assert_event_json(ev, "dead", 4, NULL);
+    assert_int_equal(cloud_fx_jint(ev, "http_status", -1), 503);
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 4);
+    json_decref(ev);
+
+    assert_int_equal(cloud_fx_event_count(fx, "fault.injected"), 3);
+    cloud_fx_device_free(&d1);
+    cloud_fx_device_free(&d2);
+    cloud_fx_device_free(&d3);
+}
+
 /* ------------------------------------------------------------ 429 */
 
 static void test_429_retry_after(void **state)
@@ -171,7 +262,8 @@ static void test_429_retry_after(void **state)
     cloud_fx_enqueue_sdae(fx, &d, mid);
     json_t *ev = cloud_fx_wait_outbox(fx, mid, "delivered", WAIT_MS);
     long long elapsed = cloud_fx_mono_ms() - t0;
-    assert_event_json(ev, "delivered", 1, NULL);
+    assert_event_json(ev, "delivered", 2, NULL);
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 0);
     json_decref(ev);
     /* Retry-After: 1 wins over the 50 ms retry delay. */
     assert_true(elapsed >= 950);
@@ -258,7 +350,7 @@ static void test_requeue_dead_letter_after_fix(void **state)
     assert_int_equal(fx->c.store->ops->outbox_requeue(fx->c.store, id, cloud_now_ms()), WSS_OK);
     cloud_outbox_wake(fx->c.outbox);
     ev = cloud_fx_wait_outbox(fx, mid, "delivered", WAIT_MS);
-    assert_event_json(ev, "delivered", 0, NULL); /* requeued with attempts reset */
+    assert_event_json(ev, "delivered", 1, NULL); /* requeued with attempts reset, then one try */
     assert_int_equal(cloud_fx_jint(ev, "id", -1), id);
     json_decref(ev);
     json_t *a = cloud_fx_association(fx, d.device_id);
@@ -284,9 +376,9 @@ static void test_expired_token_one_refresh(void **state)
     cloud_fx_advance_clock(fx, 3700);
     enqueue_new_device(fx, "OUTBOX-TOKEN-2", &d2, mid2);
     json_t *ev = cloud_fx_wait_outbox(fx, mid2, "delivered", WAIT_MS);
-    /* One 401, then at once the fresh token: that retry never left memory, so
-     * the store counts no failed try; the retry counter and LWA do. */
-    assert_event_json(ev, "delivered", 0, NULL);
+    /* One 401, then at once the fresh token: two tries, one retry, one fetch. */
+    assert_event_json(ev, "delivered", 2, NULL);
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 0);
     json_decref(ev);
     assert_int_equal(cloud_fx_event_count(fx, "lwa.token_issued"), 2);
     assert_int_equal(cloud_fx_metric(fx, "wss_cloud_token_refreshes_total"), 2);
@@ -450,7 +542,7 @@ static void test_message_id_stable_across_retries(void **state)
     cloud_fx_start_outbox(fx);
     enqueue_new_device(fx, "OUTBOX-MID", &d, mid);
     json_t *ev = cloud_fx_wait_outbox(fx, mid, "delivered", WAIT_MS);
-    assert_event_json(ev, "delivered", 1, NULL); /* the try that timed out */
+    assert_event_json(ev, "delivered", 2, NULL); /* the try that timed out, then the duplicate */
     json_decref(ev);
     for (long long deadline = cloud_fx_mono_ms() + 5000;
          events_with_message(fx, "gateway.duplicate", mid) < 1 && cloud_fx_mono_ms() < deadline;)
@@ -498,7 +590,7 @@ static void test_discovery_refreshes_expired_grant(void **state)
     free(body);
     cloud_fx_start_outbox(fx);
     json_t *ev = cloud_fx_wait_outbox(fx, mid, "delivered", WAIT_MS);
-    assert_event_json(ev, "delivered", 0, NULL);
+    assert_event_json(ev, "delivered", 1, NULL);
     json_decref(ev);
 
     cloud_grant g;
@@ -526,12 +618,65 @@ static void test_discovery_refreshes_expired_grant(void **state)
     free(refresh);
 }
 
+/* LWA refuses the stored refresh token (the user disabled the skill): dead,
+ * with LWA's error code, and no try reaches the gateway. */
+static void test_discovery_refresh_refused_dead(void **state)
+{
+    cloud_fx *fx = *state;
+    char mid[37];
+    cloud_store *st = fx->c.store;
+    assert_int_equal(st->ops->grant_put(st, "user-1", "Atza|stale", "Atzr|unknown-to-lwa", cloud_now_ms() - 1000),
+                     WSS_OK);
+    wss_uuid4(mid);
+    char *body = cloud_fx_discovery_body(mid, "endpoint-1", "First Switch");
+    assert_int_equal(st->ops->outbox_add(st, "discovery", mid, fx->c.cfg.gateway_url, body, "user-1", cloud_now_ms()),
+                     WSS_OK);
+    free(body);
+    cloud_fx_start_outbox(fx);
+    json_t *ev = cloud_fx_wait_outbox(fx, mid, "dead", WAIT_MS);
+    assert_event_json(ev, "dead", 1, "ALEXA_GRANT_REFRESH_FAILED");
+    assert_non_null(strstr(cloud_fx_jstr(ev, "description"), "invalid_grant"));
+    assert_null(strstr(cloud_fx_jstr(ev, "description"), "Atzr|"));
+    json_decref(ev);
+    assert_int_equal(cloud_fx_event_count(fx, "discovery.recorded"), 0);
+}
+
+/* LWA unavailable for the refresh: retried (not dead), then delivered with a
+ * fresh token; no try counts as a 5xx of the gateway. */
+static void test_discovery_refresh_retried_when_lwa_fails(void **state)
+{
+    cloud_fx *fx = *state;
+    char *access = NULL, *refresh = NULL, mid[37];
+    cloud_fx_link_customer(fx, "maker-token-of-user-1", &access, &refresh);
+    cloud_store *st = fx->c.store;
+    assert_int_equal(st->ops->grant_put(st, "user-1", access, refresh, cloud_now_ms() - 1000), WSS_OK);
+    long long rule = cloud_fx_add_fault(fx, json_pack("{s:s, s:[i]}", "route", "lwa", "schedule", 503));
+    wss_uuid4(mid);
+    char *body = cloud_fx_discovery_body(mid, "endpoint-1", "First Switch");
+    assert_int_equal(st->ops->outbox_add(st, "discovery", mid, fx->c.cfg.gateway_url, body, "user-1", cloud_now_ms()),
+                     WSS_OK);
+    free(body);
+    cloud_fx_start_outbox(fx);
+    json_t *ev = cloud_fx_wait_outbox(fx, mid, "delivered", WAIT_MS);
+    assert_true(cloud_fx_jint(ev, "attempts", -1) >= 2);
+    assert_int_equal(cloud_fx_jint(ev, "server_errors", -1), 0);
+    assert_non_null(cloud_fx_jstr(ev, "last_error")); /* LWA's failure, recorded with the retry */
+    json_decref(ev);
+    json_t *f = cloud_fx_fault(fx, rule);
+    assert_int_equal(cloud_fx_jint(f, "hits", -1), 1);
+    json_decref(f);
+    free(access);
+    free(refresh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_503_twice_then_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_500_four_times_dead_after_three_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_429_does_not_spend_the_5xx_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_budgets_are_separate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_429_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_400_bad_signature_dead_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_404_development_skill_dead, setup, teardown),
@@ -543,6 +688,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_message_id_stable_across_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discovery_without_grant_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discovery_refreshes_expired_grant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discovery_refresh_refused_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discovery_refresh_retried_when_lwa_fails, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

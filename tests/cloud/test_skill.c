@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,6 +446,47 @@ static void cdad_concurrent_redelivery_binds_once(void **state)
     free(body);
     json_t *devices = user_devices(w, "user-1");
     assert_int_equal(json_array_size(devices), 1);
+    json_decref(devices);
+    assert_int_equal(pending(w, "discovery"), 1);
+}
+
+/* Runs SQL on the cloud's store through a connection of the test's own. */
+static void store_exec(world *w, const char *sql)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(w->fx->store_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* The binding and its discovery event are one transaction: when the event
+ * cannot be stored, the CDAD fails and nothing is bound, so Alexa's
+ * redelivery binds the device and queues its discovery then. */
+static void cdad_discovery_not_stored_binds_nothing(void **state)
+{
+    world *w = *state;
+    add_user(w, "user-1", "maker-token-1", cloud_now_ms() + 3600000);
+    add_report(w, "ACME0012:sess-12", "[\"SWITCH\"]");
+    store_exec(w, "CREATE TRIGGER refuse_discovery BEFORE INSERT ON outbox WHEN NEW.kind = 'discovery'"
+                  " BEGIN SELECT RAISE(ABORT, 'injected'); END");
+    json_t *doc = cdad("maker-token-1", "ACME0012:sess-12", "Attic", "corr-12");
+    expect_cdad_error(w, json_incref(doc), "corr-12", "INTERNAL_ERROR");
+    json_t *devices = user_devices(w, "user-1");
+    assert_int_equal(json_array_size(devices), 0);
+    json_decref(devices);
+    assert_int_equal(pending(w, "discovery"), 0);
+
+    store_exec(w, "DROP TRIGGER refuse_discovery");
+    answer a;
+    send_doc(w, doc, &a);
+    judge(&a, SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, "corr-12", SIM_SKILL_RESPONSE_OK, NULL);
+    answer_free(&a);
+    devices = user_devices(w, "user-1");
+    assert_int_equal(json_array_size(devices), 1);
+    assert_jstr(devices, "0.friendly_name", "Attic");
     json_decref(devices);
     assert_int_equal(pending(w, "discovery"), 1);
 }
@@ -949,6 +991,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cdad_binds_and_queues_discovery, setup, teardown),
         cmocka_unit_test_setup_teardown(cdad_twice_binds_once, setup, teardown),
         cmocka_unit_test_setup_teardown(cdad_concurrent_redelivery_binds_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(cdad_discovery_not_stored_binds_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(cdad_unknown_token_invalid_credential, setup, teardown),
         cmocka_unit_test_setup_teardown(cdad_expired_token_expired_credential, setup, teardown),
         cmocka_unit_test_setup_teardown(cdad_unknown_device_no_such_endpoint, setup, teardown),

@@ -116,6 +116,49 @@ static void free_items(cloud_outbox_item *items, int n)
         cloud_outbox_item_free(&items[i]);
 }
 
+/* A discovery event for bind's on_create; message_id must outlive the call. */
+static cloud_outbox_event discovery_event(const char *message_id, const char *user_id)
+{
+    return (cloud_outbox_event){.kind = "discovery",
+                                .message_id = message_id,
+                                .gateway_url = GATEWAY,
+                                .body = "{\"event\":{\"payload\":{}}}",
+                                .user_id = user_id};
+}
+
+/* The pending outbox event with this message id, or NULL (caller decrefs). */
+static json_t *pending_event(cloud_store *st, const char *message_id)
+{
+    json_t *all = list(st, "pending"), *found = NULL, *ev;
+    size_t i;
+    json_array_foreach(all, i, ev)
+    {
+        if (strcmp(json_string_value(json_object_get(ev, "message_id")), message_id) == 0)
+            found = json_incref(ev);
+    }
+    json_decref(all);
+    return found;
+}
+
+static size_t pending_count(cloud_store *st)
+{
+    json_t *all = list(st, "pending");
+    size_t n = json_array_size(all);
+    json_decref(all);
+    return n;
+}
+
+static int user_has_device(cloud_store *st, const char *user_id, const char *device_id)
+{
+    json_t *devices = NULL;
+    int found = 0;
+    assert_int_equal(st->ops->user_devices(st, user_id, &devices), WSS_OK);
+    for (size_t k = 0; k < json_array_size(devices); k++)
+        found |= !strcmp(json_string_value(json_object_get(json_array_get(devices, k), "device_id")), device_id);
+    json_decref(devices);
+    return found;
+}
+
 /* ---- device intake ------------------------------------------------------------ */
 
 static void test_report_add_then_duplicate(void **state)
@@ -169,6 +212,28 @@ static void test_report_add_rejects_malformed(void **state)
     long_id[sizeof long_id - 1] = '\0';
     assert_int_equal(st->ops->report_add(st, &r, long_id, "{}", 1), WSS_ERR_INVALID);
     assert_int_equal(st->ops->report_add(st, &r, "m1", "{}", 1), WSS_OK);
+}
+
+static void test_report_get(void **state)
+{
+    fixture *f = *state;
+    cloud_store *st = f->st;
+    json_t *r = (json_t *)1;
+    assert_int_equal(st->ops->report_get(st, "dev-1", &r), WSS_ERR_NOT_FOUND);
+    assert_null(r);
+    assert_int_equal(add_report(st, "dev-1", 1234), WSS_OK);
+    assert_int_equal(st->ops->report_get(st, "dev-1", &r), WSS_OK);
+    assert_string_equal(json_string_value(json_object_get(r, "device_id")), "dev-1");
+    assert_string_equal(json_string_value(json_object_get(r, "global_device_id")), "G030QC0000000001");
+    assert_string_equal(json_string_value(json_object_get(r, "gateway_url")), GATEWAY);
+    assert_int_equal(json_integer_value(json_object_get(r, "created_ms")), 1234);
+    json_t *categories = json_object_get(r, "naming_categories");
+    assert_true(json_is_array(categories));
+    assert_string_equal(json_string_value(json_array_get(categories, 0)), "SWITCH");
+    /* Not the session token nor the signature. */
+    assert_null(json_object_get(r, "session_token"));
+    assert_null(json_object_get(r, "signature"));
+    json_decref(r);
 }
 
 /* ---- outbox ------------------------------------------------------------------- */
@@ -228,21 +293,25 @@ static void test_outbox_retry_delivered_dead_requeue(void **state)
     free_items(items, 2);
 
     /* A retry ends the lease and sets when to try next. */
-    assert_int_equal(st->ops->outbox_retry_at(st, first, 5000, 1, "HTTP 503"), WSS_OK);
+    assert_int_equal(st->ops->outbox_retry_at(st, first, 5000, 3, 2, "HTTP 503"), WSS_OK);
     assert_int_equal(claim(st, 4999, items, 4), 0);
     assert_int_equal(claim(st, 5000, items, 4), 1);
     assert_int_equal(items[0].id, first);
-    assert_int_equal(items[0].attempts, 1);
+    assert_int_equal(items[0].attempts, 3);
+    assert_int_equal(items[0].server_errors, 2);
     free_items(items, 1);
     json_t *pending = list(st, "pending");
     json_t *ev = json_array_get(pending, 0);
-    assert_int_equal(json_integer_value(json_object_get(ev, "attempts")), 1);
+    assert_int_equal(json_integer_value(json_object_get(ev, "attempts")), 3);
+    assert_int_equal(json_integer_value(json_object_get(ev, "server_errors")), 2);
     assert_string_equal(json_string_value(json_object_get(ev, "last_error")), "HTTP 503");
     assert_null(json_object_get(ev, "body"));
     json_decref(pending);
 
-    assert_int_equal(st->ops->outbox_delivered(st, first, 6000), WSS_OK);
-    assert_int_equal(st->ops->outbox_dead(st, second, 4, 400, "INVALID_REQUEST_EXCEPTION", "bad token", 7000), WSS_OK);
+    /* A delivery records the final count of tries; the 5xx count stays. */
+    assert_int_equal(st->ops->outbox_delivered(st, first, 4, 6000), WSS_OK);
+    assert_int_equal(st->ops->outbox_dead(st, second, 4, 1, 400, "INVALID_REQUEST_EXCEPTION", "bad token", 7000),
+                     WSS_OK);
     assert_int_equal(claim(st, 1000000, items, 4), 0); /* nothing pending anymore */
 
     json_t *delivered = list(st, "delivered");
@@ -251,6 +320,8 @@ static void test_outbox_retry_delivered_dead_requeue(void **state)
     assert_int_equal(json_integer_value(json_object_get(ev, "id")), first);
     assert_string_equal(json_string_value(json_object_get(ev, "state")), "delivered");
     assert_int_equal(json_integer_value(json_object_get(ev, "updated_ms")), 6000);
+    assert_int_equal(json_integer_value(json_object_get(ev, "attempts")), 4);
+    assert_int_equal(json_integer_value(json_object_get(ev, "server_errors")), 2);
     assert_true(json_is_null(json_object_get(ev, "http_status")));
     json_decref(delivered);
 
@@ -259,6 +330,7 @@ static void test_outbox_retry_delivered_dead_requeue(void **state)
     ev = json_array_get(dead, 0);
     assert_int_equal(json_integer_value(json_object_get(ev, "id")), second);
     assert_int_equal(json_integer_value(json_object_get(ev, "attempts")), 4);
+    assert_int_equal(json_integer_value(json_object_get(ev, "server_errors")), 1);
     assert_int_equal(json_integer_value(json_object_get(ev, "http_status")), 400);
     assert_string_equal(json_string_value(json_object_get(ev, "code")), "INVALID_REQUEST_EXCEPTION");
     assert_string_equal(json_string_value(json_object_get(ev, "description")), "bad token");
@@ -278,12 +350,13 @@ static void test_outbox_retry_delivered_dead_requeue(void **state)
     assert_int_equal(claim(st, 8000, items, 4), 1);
     assert_int_equal(items[0].id, second);
     assert_int_equal(items[0].attempts, 0);
+    assert_int_equal(items[0].server_errors, 0);
     free_items(items, 1);
 
     /* Unknown ids and states. */
-    assert_int_equal(st->ops->outbox_delivered(st, 424242, 1), WSS_ERR_NOT_FOUND);
-    assert_int_equal(st->ops->outbox_retry_at(st, 424242, 1, 1, "x"), WSS_ERR_NOT_FOUND);
-    assert_int_equal(st->ops->outbox_dead(st, 424242, 1, 0, NULL, NULL, 1), WSS_ERR_NOT_FOUND);
+    assert_int_equal(st->ops->outbox_delivered(st, 424242, 1, 1), WSS_ERR_NOT_FOUND);
+    assert_int_equal(st->ops->outbox_retry_at(st, 424242, 1, 1, 0, "x"), WSS_ERR_NOT_FOUND);
+    assert_int_equal(st->ops->outbox_dead(st, 424242, 1, 0, 0, NULL, NULL, 1), WSS_ERR_NOT_FOUND);
     json_t *out = NULL;
     assert_int_equal(st->ops->outbox_list(st, "leased", 10, &out), WSS_ERR_INVALID);
     assert_null(out);
@@ -364,19 +437,19 @@ static void test_bind_outcomes(void **state)
     assert_int_equal(add_report(st, "dev-1", 1000), WSS_OK);
 
     int created = -1;
-    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Kitchen light", 2000, &created), WSS_OK);
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Kitchen light", NULL, 2000, &created), WSS_OK);
     assert_int_equal(created, 1);
     created = -1;
-    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Renamed", 3000, &created), WSS_OK);
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Renamed", NULL, 3000, &created), WSS_OK);
     assert_int_equal(created, 0);
     created = -1;
-    assert_int_equal(st->ops->bind(st, "dev-1", "user-2", "Mine now", 3000, &created), WSS_ERR_EXISTS);
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-2", "Mine now", NULL, 3000, &created), WSS_ERR_EXISTS);
     assert_int_equal(created, 0);
-    assert_int_equal(st->ops->bind(st, "dev-unknown", "user-1", "Ghost", 3000, &created), WSS_ERR_NOT_FOUND);
+    assert_int_equal(st->ops->bind(st, "dev-unknown", "user-1", "Ghost", NULL, 3000, &created), WSS_ERR_NOT_FOUND);
     assert_int_equal(created, 0);
     assert_int_equal(add_report(st, "dev-2", 1000), WSS_OK);
-    assert_int_equal(st->ops->bind(st, "dev-2", "nobody", NULL, 3000, &created), WSS_ERR_NOT_FOUND);
-    assert_int_equal(st->ops->bind(st, "dev-2", "user-2", NULL, 3000, NULL), WSS_OK);
+    assert_int_equal(st->ops->bind(st, "dev-2", "nobody", NULL, NULL, 3000, &created), WSS_ERR_NOT_FOUND);
+    assert_int_equal(st->ops->bind(st, "dev-2", "user-2", NULL, NULL, 3000, NULL), WSS_OK);
 
     json_t *devices = NULL;
     assert_int_equal(st->ops->user_devices(st, "user-1", &devices), WSS_OK);
@@ -416,10 +489,12 @@ static void *bind_many(void *arg)
     char user[32];
     snprintf(user, sizeof user, "user-%d", b->index % 2);
     for (int i = 0; i < BINDS_PER_THREAD; i++) {
-        char device[32];
+        char device[32], mid[40];
         int created = 0;
         device_name(device, sizeof device, b->index, i);
-        if (b->st->ops->bind(b->st, device, user, "A light", 5000 + i, &created) != WSS_OK)
+        snprintf(mid, sizeof mid, "disc-%s", device);
+        cloud_outbox_event ev = discovery_event(mid, user);
+        if (b->st->ops->bind(b->st, device, user, "A light", &ev, 5000 + i, &created) != WSS_OK)
             b->failed++;
         b->created += created;
     }
@@ -451,13 +526,20 @@ static void test_bind_concurrent_group_commit(void **state)
         assert_int_equal(binders[t].created, BINDS_PER_THREAD);
     }
 
-    /* Every bind ran, in fewer transactions than binds. */
+    /* Every bind ran, with its event, in fewer transactions than binds. */
     cloud_store_sqlite_stats stats;
     cloud_store_sqlite_get_stats(st, &stats);
     assert_int_equal(stats.binds, BIND_THREADS * BINDS_PER_THREAD);
     assert_true(stats.bind_transactions < stats.binds);
     print_message("%llu binds in %llu transactions (%.1f per transaction)\n", stats.binds, stats.bind_transactions,
                   (double)stats.binds / (double)stats.bind_transactions);
+    /* One SDAE per report and one discovery event per binding. */
+    assert_int_equal(pending_count(st), 2 * BIND_THREADS * BINDS_PER_THREAD);
+    json_t *ev = pending_event(st, "disc-dev-5-1234");
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "kind")), "discovery");
+    assert_int_equal(json_integer_value(json_object_get(ev, "created_ms")), 5000 + 1234);
+    json_decref(ev);
 
     /* All of them are durable. */
     reopen(f);
@@ -473,10 +555,13 @@ static void test_bind_concurrent_group_commit(void **state)
         json_decref(devices);
     }
     assert_int_equal(total, BIND_THREADS * BINDS_PER_THREAD);
+    assert_int_equal(pending_count(st), 2 * BIND_THREADS * BINDS_PER_THREAD);
     int created = -1;
-    assert_int_equal(st->ops->bind(st, "dev-3-1999", "user-1", NULL, 9000, &created), WSS_OK);
+    cloud_outbox_event again = discovery_event("disc-again", "user-1");
+    assert_int_equal(st->ops->bind(st, "dev-3-1999", "user-1", NULL, &again, 9000, &created), WSS_OK);
     assert_int_equal(created, 0);
-    assert_int_equal(st->ops->bind(st, "dev-3-1999", "user-0", NULL, 9000, &created), WSS_ERR_EXISTS);
+    assert_null(pending_event(st, "disc-again"));
+    assert_int_equal(st->ops->bind(st, "dev-3-1999", "user-0", NULL, NULL, 9000, &created), WSS_ERR_EXISTS);
 }
 
 /* Binds racing for the same devices: exactly one user wins each device. */
@@ -495,7 +580,7 @@ static void *race(void *arg)
         char device[32];
         int created = 0;
         snprintf(device, sizeof device, "race-%d", i);
-        wss_err rc = r->st->ops->bind(r->st, device, r->user, NULL, 1, &created);
+        wss_err rc = r->st->ops->bind(r->st, device, r->user, NULL, NULL, 1, &created);
         if (rc == WSS_OK && created)
             r->won++;
         else if (rc == WSS_ERR_EXISTS)
@@ -534,6 +619,95 @@ static void test_bind_race_one_winner(void **state)
     assert_int_equal(won, 200);
 }
 
+/* A bind's event goes into the outbox only when the binding is made. */
+static void test_bind_event_only_when_created(void **state)
+{
+    fixture *f = *state;
+    cloud_store *st = f->st;
+    add_user(st, "user-1");
+    add_user(st, "user-2");
+    assert_int_equal(add_report(st, "dev-1", 1000), WSS_OK);
+
+    int created = -1;
+    cloud_outbox_event ev = discovery_event("disc-1", "user-1");
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Lamp", &ev, 2000, &created), WSS_OK);
+    assert_int_equal(created, 1);
+    json_t *row = pending_event(st, "disc-1");
+    assert_non_null(row);
+    assert_string_equal(json_string_value(json_object_get(row, "kind")), "discovery");
+    assert_string_equal(json_string_value(json_object_get(row, "gateway_url")), GATEWAY);
+    assert_int_equal(json_integer_value(json_object_get(row, "next_attempt_ms")), 2000);
+    assert_int_equal(json_integer_value(json_object_get(row, "attempts")), 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "server_errors")), 0);
+    json_decref(row);
+    cloud_outbox_item items[4];
+    int n = claim(st, 2000, items, 4);
+    int seen = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(items[i].message_id, "disc-1")) {
+            seen++;
+            assert_string_equal(items[i].user_id, "user-1");
+            assert_string_equal(items[i].body, "{\"event\":{\"payload\":{}}}");
+        }
+    assert_int_equal(seen, 1);
+    free_items(items, n);
+
+    /* Bound already (same user): no second event. Bound to another: none either. */
+    ev = discovery_event("disc-2", "user-1");
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Lamp", &ev, 3000, &created), WSS_OK);
+    assert_int_equal(created, 0);
+    ev = discovery_event("disc-3", "user-2");
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-2", "Lamp", &ev, 3000, &created), WSS_ERR_EXISTS);
+    ev = discovery_event("disc-4", "user-1");
+    assert_int_equal(st->ops->bind(st, "dev-unknown", "user-1", "Lamp", &ev, 3000, &created), WSS_ERR_NOT_FOUND);
+    assert_int_equal(created, 0);
+    assert_null(pending_event(st, "disc-2"));
+    assert_null(pending_event(st, "disc-3"));
+    assert_null(pending_event(st, "disc-4"));
+    assert_int_equal(pending_count(st), 2); /* the SDAE and disc-1 */
+
+    /* A malformed event is refused before anything is written. */
+    assert_int_equal(add_report(st, "dev-2", 1000), WSS_OK);
+    ev = discovery_event("disc-5", "user-1");
+    ev.body = NULL;
+    assert_int_equal(st->ops->bind(st, "dev-2", "user-1", NULL, &ev, 4000, &created), WSS_ERR_INVALID);
+    char long_id[80];
+    memset(long_id, 'x', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = 0;
+    ev = discovery_event(long_id, "user-1");
+    assert_int_equal(st->ops->bind(st, "dev-2", "user-1", NULL, &ev, 4000, &created), WSS_ERR_INVALID);
+    ev = discovery_event("disc-5", "user-1");
+    ev.gateway_url = "";
+    assert_int_equal(st->ops->bind(st, "dev-2", "user-1", NULL, &ev, 4000, &created), WSS_ERR_INVALID);
+    assert_false(user_has_device(st, "user-1", "dev-2"));
+}
+
+/* An event whose message_id is taken takes its binding back with it. */
+static void test_bind_event_duplicate_message_id(void **state)
+{
+    fixture *f = *state;
+    cloud_store *st = f->st;
+    add_user(st, "user-1");
+    assert_int_equal(add_report(st, "dev-1", 1000), WSS_OK);
+    assert_int_equal(st->ops->outbox_add(st, "discovery", "taken", GATEWAY, "{}", "user-1", 1000), WSS_OK);
+
+    int created = -1;
+    cloud_outbox_event ev = discovery_event("taken", "user-1");
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Lamp", &ev, 2000, &created), WSS_ERR_EXISTS);
+    assert_int_equal(created, 0);
+    assert_false(user_has_device(st, "user-1", "dev-1"));
+    assert_int_equal(pending_count(st), 2);
+
+    /* The store goes on, and the device binds with a fresh id. */
+    ev = discovery_event("fresh", "user-1");
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Lamp", &ev, 2000, &created), WSS_OK);
+    assert_int_equal(created, 1);
+    assert_true(user_has_device(st, "user-1", "dev-1"));
+    json_t *row = pending_event(st, "fresh");
+    assert_non_null(row);
+    json_decref(row);
+}
+
 /* ---- injected failures ------------------------------------------------------- */
 
 /* Runs SQL on a connection of the test's own next to the store's: the
@@ -565,6 +739,32 @@ static void test_report_add_failure_keeps_nothing(void **state)
     assert_int_equal(add_report(st, "dev-1", 1000), WSS_OK);
 }
 
+/* The binding and its event are one transaction: when the event cannot be
+ * written, the binding is not kept either, and the next try makes both. */
+static void test_bind_event_failure_keeps_neither(void **state)
+{
+    fixture *f = *state;
+    cloud_store *st = f->st;
+    add_user(st, "user-1");
+    assert_int_equal(add_report(st, "dev-1", 1000), WSS_OK);
+    side_exec(f, "CREATE TRIGGER refuse_discovery BEFORE INSERT ON outbox WHEN NEW.kind = 'discovery'"
+                 " BEGIN SELECT RAISE(ABORT, 'injected'); END");
+    int created = -1;
+    cloud_outbox_event ev = discovery_event("disc-1", "user-1");
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Lamp", &ev, 2000, &created), WSS_ERR_STORE);
+    assert_int_equal(created, 0);
+    assert_false(user_has_device(st, "user-1", "dev-1"));
+    assert_null(pending_event(st, "disc-1"));
+
+    side_exec(f, "DROP TRIGGER refuse_discovery");
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Lamp", &ev, 3000, &created), WSS_OK);
+    assert_int_equal(created, 1);
+    assert_true(user_has_device(st, "user-1", "dev-1"));
+    json_t *row = pending_event(st, "disc-1");
+    assert_non_null(row);
+    json_decref(row);
+}
+
 typedef struct failer {
     cloud_store *st;
     int index;
@@ -575,15 +775,18 @@ static void *bind_some(void *arg)
 {
     failer *b = arg;
     for (int i = 0; i < 200; i++) {
-        char device[32];
+        char device[32], mid[40];
         device_name(device, sizeof device, b->index, i);
-        b->rc[i] = b->st->ops->bind(b->st, device, "user-0", NULL, 1, NULL);
+        snprintf(mid, sizeof mid, "disc-%s", device);
+        cloud_outbox_event ev = discovery_event(mid, "user-0");
+        b->rc[i] = b->st->ops->bind(b->st, device, "user-0", NULL, &ev, 1, NULL);
     }
     return NULL;
 }
 
 /* A bind that fails inside a batch fails the batch: every caller told
- * WSS_OK has its binding, every caller told WSS_ERR_STORE has none. */
+ * WSS_OK has its binding and its event, every caller told WSS_ERR_STORE has
+ * neither. */
 static void test_bind_failure_fails_its_batch_only(void **state)
 {
     fixture *f = *state;
@@ -613,30 +816,36 @@ static void test_bind_failure_fails_its_batch_only(void **state)
     int ok = 0, failed = 0;
     for (int t = 0; t < 4; t++)
         for (int i = 0; i < 200; i++) {
-            char device[32];
+            char device[32], mid[40];
             int bound = 0;
             device_name(device, sizeof device, t, i);
             for (size_t k = 0; k < json_array_size(devices); k++)
                 if (!strcmp(json_string_value(json_object_get(json_array_get(devices, k), "device_id")), device))
                     bound = 1;
+            snprintf(mid, sizeof mid, "disc-%s", device);
+            json_t *ev = pending_event(st, mid);
             if (failers[t].rc[i] == WSS_OK) {
                 assert_true(bound);
+                assert_non_null(ev);
                 ok++;
             } else {
                 assert_int_equal(failers[t].rc[i], WSS_ERR_STORE);
                 assert_false(bound);
+                assert_null(ev);
                 failed++;
             }
+            json_decref(ev);
         }
     assert_int_equal(json_array_size(devices), ok); /* and nothing else got bound */
     json_decref(devices);
+    assert_int_equal(pending_count(st), 4 * 200 + ok); /* the SDAEs and one discovery per binding */
     assert_true(failed >= 3);
     print_message("%d binds committed, %d failed with their batch\n", ok, failed);
 
     /* The store goes on: the failed ones bind once the fault is gone. */
     side_exec(f, "DROP TRIGGER refuse_binding");
     int created = 0;
-    assert_int_equal(st->ops->bind(st, "dev-1-100", "user-0", NULL, 2, &created), WSS_OK);
+    assert_int_equal(st->ops->bind(st, "dev-1-100", "user-0", NULL, NULL, 2, &created), WSS_OK);
     assert_int_equal(created, 1);
 }
 
@@ -656,11 +865,11 @@ static void test_reopen_keeps_everything(void **state)
     assert_int_equal(add_report(st, "dev-1", 1000), WSS_OK);
     assert_int_equal(add_report(st, "dev-2", 1000), WSS_OK);
     assert_int_equal(add_report(st, "dev-3", 1000), WSS_OK);
-    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Lamp", 2000, NULL), WSS_OK);
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Lamp", NULL, 2000, NULL), WSS_OK);
     assert_int_equal(claim(st, 1000, items, 2), 2);
     long long leased = items[0].id, dead = items[1].id;
     free_items(items, 2);
-    assert_int_equal(st->ops->outbox_dead(st, dead, 3, 403, "INSUFFICIENT_PERMISSION", "no", 3000), WSS_OK);
+    assert_int_equal(st->ops->outbox_dead(st, dead, 3, 0, 403, "INSUFFICIENT_PERMISSION", "no", 3000), WSS_OK);
 
     reopen(f);
     st = f->st;
@@ -691,6 +900,28 @@ static void test_reopen_keeps_everything(void **state)
     free_items(items, 2);
 }
 
+/* A database made before the server_errors column gets it on open, with
+ * its events kept. */
+static void test_migration_adds_server_errors(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(add_report(f->st, "dev-1", 1000), WSS_OK);
+    f->st->ops->close(f->st);
+    f->st = NULL;
+    side_exec(f, "ALTER TABLE outbox DROP COLUMN server_errors; PRAGMA user_version = 1;");
+    f->st = open_store(f->path);
+    cloud_store *st = f->st;
+    cloud_outbox_item items[2];
+    assert_int_equal(claim(st, 1000, items, 2), 1);
+    assert_string_equal(items[0].message_id, "msg-dev-1");
+    assert_int_equal(items[0].server_errors, 0);
+    assert_int_equal(st->ops->outbox_retry_at(st, items[0].id, 1000, 2, 1, "HTTP 500"), WSS_OK);
+    free_items(items, 1);
+    json_t *row = pending_event(st, "msg-dev-1");
+    assert_int_equal(json_integer_value(json_object_get(row, "server_errors")), 1);
+    json_decref(row);
+}
+
 static void test_open_failure(void **state)
 {
     fixture *f = *state;
@@ -707,6 +938,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_report_add_then_duplicate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_add_rejects_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_get, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_claim_and_lease, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_retry_delivered_dead_requeue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_list_limit, setup, teardown),
@@ -715,9 +947,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bind_outcomes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_concurrent_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_race_one_winner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bind_event_only_when_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bind_event_duplicate_message_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_add_failure_keeps_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bind_event_failure_keeps_neither, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_failure_fails_its_batch_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_adds_server_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_failure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
