@@ -1,6 +1,44 @@
 /* httpd.c - HTTP(S) server glue over libmicrohttpd: body buffering with a
  * limit, one handler per server, JSON replies, and what each TLS connection
- * negotiated (libmicrohttpd's TLS is GnuTLS). */
+ * negotiated (libmicrohttpd's TLS is GnuTLS).
+ *
+ * Threads: one per connection (MHD_USE_THREAD_PER_CONNECTION), each waiting
+ * in poll() rather than select(), so that descriptors past FD_SETSIZE work.
+ * Handlers block: the cloud's CDAD waits for its group commit, AcceptGrant
+ * for Login with Amazon, the emulator sleeps for injected latency. A handler
+ * that waits holds up its own connection only, and the store's group commit
+ * gets a bind to batch from every connection waiting. Stopping lets the
+ * handlers in progress finish and their answers go out (see drain()).
+ *
+ * The alternatives, measured with bench/bench_cloud_skill: in-process cloud,
+ * 64 keep-alive connections, the load generator on the same 2 CPUs; medians
+ * of 5 to 7 interleaved runs (on the machine used a run swings by 2x from
+ * one minute to the next: compare rows, not single runs). CDAD once with the
+ * store as it is, where CDAD is held up by the outbox's claim query scanning
+ * every pending event, and once with a prototype of the store that claims
+ * through the due-events index and reads on connections of their own:
+ *
+ *                               GET /healthz   CDAD, store    CDAD, prototype
+ *                                    req/s    req/s  binds/tx  req/s  binds/tx
+ *   thread per connection,          141k       4.5k    13      21.5k    27
+ *     select()
+ *   thread per connection,          151k       4.8k    12      19.1k    25
+ *     poll() (this)
+ *   epoll, pool of 2 threads        282k       0.9k     1       4.6k     1
+ *   epoll, pool of 16 threads         -        2.0k     3      10.2k     3
+ *   epoll, 2 threads, suspend and    64k       5.0k    15      23.2k    21
+ *     resume, handlers on worker
+ *     threads made on demand
+ *
+ * A pool runs the handlers on its few threads: a CDAD waiting for its commit
+ * stalls every connection of its thread, so the group commit has little to
+ * batch, and an injected latency would delay unrelated requests. Handing each
+ * request to a worker thread (suspend, handle, resume) keeps waiting safe and
+ * is no better for CDAD within the noise, but two hand-offs per request halve
+ * the rate of trivial requests and add code. Thread per connection costs a
+ * thread wake-up per request: the server's CPU time goes to the kernel's
+ * scheduler and TCP, a few percent to this file and libmicrohttpd. What
+ * limits CDAD is the cloud behind the glue. */
 #include "common/httpd.h"
 
 #include <arpa/inet.h>
@@ -9,10 +47,13 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -22,6 +63,14 @@
 
 #define DEFAULT_MAX_BODY (1024u * 1024u)
 #define DRAIN_LIMIT (64u * 1024u * 1024u)
+/* The first body buffer holds what Content-Length announced up to this much
+ * (one allocation for a typical body; a client cannot make the server hold
+ * more than it sends), else starts at BODY_MIN_CAP and doubles. */
+#define BODY_FIRST_CAP_MAX (16u * 1024u)
+#define BODY_MIN_CAP 1024u
+/* wss_http_stop waits this long for answers to go out once no handler runs
+ * any more (a client that does not read them must not hold up the stop). */
+#define STOP_SEND_GRACE_MS 2000
 
 struct wss_http_server {
     struct MHD_Daemon *daemon;
@@ -32,6 +81,10 @@ struct wss_http_server {
     char *cert;
     char *key;
     char *client_ca;
+    MHD_socket listen_fd; /* from MHD_quiesce_daemon; closed after MHD_stop_daemon */
+    atomic_int stopping;
+    atomic_int handling;  /* handlers running */
+    atomic_int answering; /* requests from their handler's call until their answer went out or failed */
 };
 
 /* Per-request state kept by libmicrohttpd between the calls of one request. */
@@ -39,9 +92,11 @@ typedef struct request_state {
     char *body;
     size_t len;
     size_t cap;
+    size_t announced; /* Content-Length, 0 when absent */
     size_t received;
     int too_large;
     int answered;
+    int counted; /* in srv->answering */
 } request_state;
 
 static void request_state_free(request_state *st)
@@ -54,8 +109,12 @@ static void request_state_free(request_state *st)
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)conn, (void)toe;
-    request_state_free(*con_cls);
+    (void)conn, (void)toe;
+    wss_http_server *srv = cls;
+    request_state *st = *con_cls;
+    if (st && st->counted)
+        atomic_fetch_sub(&srv->answering, 1);
+    request_state_free(st);
     *con_cls = NULL;
 }
 
@@ -75,7 +134,9 @@ static int append_body(request_state *st, const char *data, size_t n, size_t max
     if (st->len + n > max)
         return -1;
     if (st->len + n + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 4096;
+        size_t cap = st->cap;
+        if (!cap)
+            cap = st->announced && st->announced < BODY_FIRST_CAP_MAX ? st->announced + 1 : BODY_MIN_CAP;
         while (cap < st->len + n + 1)
             cap *= 2;
         char *p = realloc(st->body, cap);
@@ -159,7 +220,7 @@ static void tls_info(struct MHD_Connection *conn, wss_http_tls *t)
     read_peer_leaf(&certs[0], t);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, wss_http_response *resp)
+static enum MHD_Result send_response(wss_http_server *srv, struct MHD_Connection *conn, wss_http_response *resp)
 {
     struct MHD_Response *r =
         MHD_create_response_from_buffer(resp->body_len, resp->body ? resp->body : (char *)"",
@@ -173,6 +234,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, wss_http_respo
                             resp->content_type ? resp->content_type : "application/json");
     for (int i = 0; i < resp->nheaders; i++)
         MHD_add_response_header(r, resp->headers[i][0], resp->headers[i][1]);
+    if (atomic_load(&srv->stopping)) /* the last answer on this connection */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -192,9 +255,13 @@ static enum MHD_Result dispatch(wss_http_server *srv, struct MHD_Connection *con
     client_address(conn, req.client_ip);
     tls_info(conn, &req.tls);
     wss_http_response resp = {.status = 500};
+    st->counted = 1;
+    atomic_fetch_add(&srv->answering, 1);
+    atomic_fetch_add(&srv->handling, 1);
     srv->handler(srv->ctx, &req, &resp);
+    atomic_fetch_sub(&srv->handling, 1);
     st->answered = 1;
-    return send_response(conn, &resp);
+    return send_response(srv, conn, &resp);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -210,11 +277,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         *con_cls = st;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > DRAIN_LIMIT) {
+        unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+        if (announced > DRAIN_LIMIT) {
             /* Not worth reading: answer now, and the connection closes. */
             st->too_large = 1;
             return dispatch(srv, conn, url, method, st);
         }
+        st->announced = (size_t)announced;
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -318,8 +387,10 @@ wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, v
     srv->handler = handler;
     srv->ctx = ctx;
     srv->max_body = opts->max_body ? opts->max_body : DEFAULT_MAX_BODY;
+    srv->listen_fd = MHD_INVALID_SOCKET;
 
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* MHD_USE_ITC lets wss_http_stop quiesce the daemon. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     int tls = opts->tls_cert_pem && opts->tls_key_pem;
@@ -347,7 +418,7 @@ wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, v
     tls_opts[ntls] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opts->connection_timeout_s ? opts->connection_timeout_s : 30),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     freeaddrinfo(ai);
@@ -365,12 +436,41 @@ wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, v
 
 int wss_http_port(const wss_http_server *srv) { return srv ? srv->port : 0; }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Stops accepting at once, then lets the requests whose handler was called
+ * finish and their answers go out (libmicrohttpd's stop would cut them
+ * off): the handlers may take as long as they take, their answers get
+ * STOP_SEND_GRACE_MS once the last handler returned. A request that arrives
+ * meanwhile on an open connection is answered, with Connection: close. */
+static void drain(wss_http_server *srv)
+{
+    atomic_store(&srv->stopping, 1);
+    srv->listen_fd = MHD_quiesce_daemon(srv->daemon);
+    if (srv->listen_fd != MHD_INVALID_SOCKET)
+        shutdown(srv->listen_fd, SHUT_RDWR); /* refuse new connections now rather than leave them queued */
+    long idle_ms = 0;
+    while (atomic_load(&srv->answering) > 0 && idle_ms < STOP_SEND_GRACE_MS) {
+        idle_ms = atomic_load(&srv->handling) > 0 ? 0 : idle_ms + 5;
+        sleep_ms(5);
+    }
+}
+
 void wss_http_stop(wss_http_server *srv)
 {
     if (!srv)
         return;
-    if (srv->daemon)
+    if (srv->daemon) {
+        drain(srv);
         MHD_stop_daemon(srv->daemon);
+    }
+    if (srv->listen_fd != MHD_INVALID_SOCKET)
+        close(srv->listen_fd);
     free(srv->cert);
     free(srv->key);
     free(srv->client_ca);

@@ -81,7 +81,8 @@ wss_err wss_http_start(const wss_http_options *opts, wss_http_handler handler, v
 /* The port actually bound. */
 int wss_http_port(const wss_http_server *srv);
 
-/* Stops accepting, waits for handlers in progress, frees the server. NULL is ignored. */
+/* Stops accepting, waits for the handlers in progress and lets their answers
+ * go out (with Connection: close), frees the server. NULL is ignored. */
 void wss_http_stop(wss_http_server *srv);
 
 /* A request header (case-insensitive name) or NULL. */

@@ -18,6 +18,7 @@
 
 #include "common/file.h"
 #include "common/httpd.h"
+#include "common/x509.h"
 
 #define START_DEADLINE_MS 10000
 #define STOP_DEADLINE_MS 10000
@@ -75,12 +76,14 @@ long long e2e_jint(const json_t *root, const char *path, long long dflt)
     return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
 }
 
-static void print_json(const char *label, const json_t *v)
+void e2e_print_json(const char *label, const json_t *v)
 {
     char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     print_error("%s: %s\n", label, text ? text : "(none)");
     free(text);
 }
+
+static void print_json(const char *label, const json_t *v) { e2e_print_json(label, v); }
 
 void e2e_assert_jstr_at(const json_t *root, const char *path, const char *expected, const char *file, int line)
 {
@@ -896,3 +899,604 @@ json_t *e2e_poll_control(e2e_sim *s, const char *path, e2e_pred pred, void *ctx,
         e2e_sleep_ms(50);
     }
 }
+
+/* ------------------------------------------------------------ the maker's cloud */
+
+extern char **environ;
+
+#define CLOUD_HTTP_TIMEOUT_MS 15000
+
+void e2e_cloud_init(e2e_cloud *c, e2e_sim *s)
+{
+    memset(c, 0, sizeof *c);
+    assert_true(s->root[0] && s->base_url[0]);
+    c->sim = s;
+    join(c->dir, sizeof c->dir, s->root, "cloud");
+    join(c->config_path, sizeof c->config_path, s->root, "cloud.json");
+    join(c->log_path, sizeof c->log_path, s->root, "cloud.log");
+    join(c->cli_err_path, sizeof c->cli_err_path, s->root, "cloud-cli.err");
+    join(c->ca_file, sizeof c->ca_file, c->dir, "ca.pem");
+    join(c->device_ca_file, sizeof c->device_ca_file, s->root, "device-ca.pem");
+
+    char err[256];
+    if (wss_x509_make_ca("openwss e2e device CA", 30, &c->ca_key, &c->ca_pem, err, sizeof err) != WSS_OK)
+        fail_msg("cannot make the device CA: %s", err);
+    assert_int_equal(wss_write_file_atomic(c->device_ca_file, c->ca_pem, strlen(c->ca_pem), 0600), WSS_OK);
+
+    const char *lwa = e2e_jstr(s->client.credentials, "lwa_token_url");
+    const char *gateway = e2e_jstr(s->client.credentials, "event_gateway_url");
+    assert_non_null(lwa);
+    assert_non_null(gateway);
+    c->config =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "lwa_client_id", s->client_id, "lwa_client_secret_env",
+                  E2E_CLOUD_SECRET_ENV, "lwa_token_url", lwa, "gateway_url", gateway, "outbound_ca_file", s->ca_file,
+                  "device_ca_file", c->device_ca_file, "manufacturer_name", "openwss e2e", "retry_delay_ms", 100);
+    assert_non_null(c->config);
+}
+
+void e2e_cloud_print_log(const e2e_cloud *c)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (wss_read_file(c->log_path, 64u << 20, &text, &len) != WSS_OK) {
+        print_error("(no cloud log at %s)\n", c->log_path);
+        return;
+    }
+    const char *from = len > 6000 ? text + len - 6000 : text;
+    print_error("---- cloud log (%s), last %zu bytes ----\n%s\n---- end of log ----\n", c->log_path, strlen(from),
+                from);
+    free(text);
+}
+
+int e2e_cloud_log_contains(const e2e_cloud *c, const char *text)
+{
+    char *log = NULL;
+    if (wss_read_file(c->log_path, 64u << 20, &log, NULL) != WSS_OK)
+        return 0;
+    int found = strstr(log, text) != NULL;
+    free(log);
+    return found;
+}
+
+/* The environment of the cloud: ours, plus the LWA client secret. Freed by the caller (the array only). */
+static char **cloud_environment(const char *secret_assignment)
+{
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    char **env = calloc(n + 2, sizeof *env);
+    assert_non_null(env);
+    size_t o = 0, prefix = strlen(E2E_CLOUD_SECRET_ENV "=");
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], E2E_CLOUD_SECRET_ENV "=", prefix) != 0)
+            env[o++] = environ[i];
+    env[o++] = (char *)secret_assignment;
+    env[o] = NULL;
+    return env;
+}
+
+static const char *wss_bin(void)
+{
+    const char *bin = getenv("WSS_BIN");
+    if (!bin || !*bin)
+        fail_msg("WSS_BIN (the path of the wss binary) is not set");
+    return bin;
+}
+
+void e2e_cloud_start(e2e_cloud *c)
+{
+    assert_int_equal(c->pid, 0);
+    char *text = json_dumps(c->config, JSON_INDENT(2));
+    assert_non_null(text);
+    assert_int_equal(wss_write_file_atomic(c->config_path, text, strlen(text), 0600), WSS_OK);
+    free(text);
+
+    const char *bin = wss_bin();
+    const char *argv[] = {bin,        "cloud",       "--config",    c->config_path, "--state", c->dir,
+                          "--listen", "127.0.0.1:0", "--log-level", "info",         NULL};
+    char secret[600];
+    int n = snprintf(secret, sizeof secret, "%s=%s", E2E_CLOUD_SECRET_ENV, c->sim->client_secret);
+    assert_true(n > 0 && (size_t)n < sizeof secret);
+    char **env = cloud_environment(secret);
+
+    int logfd = open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    assert_true(logfd >= 0);
+    char banner[64];
+    n = snprintf(banner, sizeof banner, "==== cloud start #%d ====\n", c->starts + 1);
+    assert_int_equal(write(logfd, banner, (size_t)n), n);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(126);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        execve(bin, (char *const *)argv, env);
+        _exit(127);
+    }
+    close(logfd);
+    free(env);
+    memset(secret, 0, sizeof secret);
+    c->starts++;
+    c->pid = pid;
+
+    static const char marker[] = "wss cloud: listening on ";
+    long long deadline = e2e_mono_ms() + START_DEADLINE_MS;
+    for (;;) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            c->pid = 0;
+            e2e_cloud_print_log(c);
+            fail_msg("the cloud exited during start-up (status 0x%x)", status);
+        }
+        char *log = NULL;
+        if (wss_read_file(c->log_path, 64u << 20, &log, NULL) == WSS_OK) {
+            const char *from = strstr(log, banner), *line = from ? strstr(from, marker) : NULL;
+            const char *end = line ? strchr(line, '\n') : NULL;
+            if (end) {
+                line += strlen(marker);
+                snprintf(c->base_url, sizeof c->base_url, "%.*s", (int)(end - line), line);
+                free(log);
+                break;
+            }
+        }
+        free(log);
+        if (e2e_mono_ms() > deadline) {
+            e2e_cloud_print_log(c);
+            fail_msg("the cloud printed no \"%s\" line within %d ms", marker, START_DEADLINE_MS);
+        }
+        e2e_sleep_ms(10);
+    }
+    assert_true(strncmp(c->base_url, "https://127.0.0.1:", 18) == 0);
+    assert_int_equal(access(c->ca_file, R_OK), 0);
+}
+
+int e2e_cloud_stop_status(e2e_cloud *c, long timeout_ms)
+{
+    if (c->pid <= 0)
+        return 0;
+    pid_t pid = c->pid;
+    c->pid = 0;
+    kill(pid, SIGTERM);
+    long long deadline = e2e_mono_ms() + timeout_ms;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0)
+            return -1;
+        if (e2e_mono_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        e2e_sleep_ms(10);
+    }
+}
+
+void e2e_cloud_stop(e2e_cloud *c)
+{
+    int status = e2e_cloud_stop_status(c, STOP_DEADLINE_MS);
+    if (status != 0) {
+        e2e_cloud_print_log(c);
+        fail_msg("the cloud did not exit cleanly on SIGTERM (status %d)", status);
+    }
+}
+
+void e2e_cloud_kill(e2e_cloud *c)
+{
+    if (c->pid <= 0)
+        return;
+    int status;
+    kill(c->pid, SIGKILL);
+    assert_int_equal(waitpid(c->pid, &status, 0), c->pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    c->pid = 0;
+}
+
+int e2e_cloud_cleanup(e2e_cloud *c)
+{
+    int rc = 0;
+    if (c->pid > 0) {
+        int status = e2e_cloud_stop_status(c, STOP_DEADLINE_MS);
+        if (status != 0) {
+            e2e_cloud_print_log(c);
+            print_error("the cloud did not exit cleanly on SIGTERM (status %d)\n", status);
+            rc = -1;
+        }
+    }
+    json_decref(c->config);
+    c->config = NULL;
+    wss_key_free(c->ca_key);
+    c->ca_key = NULL;
+    free(c->ca_pem);
+    c->ca_pem = NULL;
+    return rc;
+}
+
+void e2e_cloud_point_skill(e2e_cloud *c)
+{
+    char path[400], endpoint[400];
+    snprintf(path, sizeof path, "/skills/%s", c->sim->skill_id);
+    snprintf(endpoint, sizeof endpoint, "%s/alexa/skill", c->base_url);
+    json_t *r = e2e_control(c->sim, "PATCH", path,
+                            json_pack("{s:s, s:s}", "endpoint", endpoint, "endpoint_ca_file", c->ca_file), 200);
+    json_decref(r);
+}
+
+/* Runs the verb with args (NULL-terminated) and --state; stdout into *out. */
+static int cloud_cli_v(const e2e_cloud *c, char **out, const char *first, va_list ap)
+{
+    const char *argv[32];
+    int a = 0;
+    argv[a++] = wss_bin();
+    argv[a++] = "cloud";
+    for (const char *arg = first; arg; arg = va_arg(ap, const char *)) {
+        assert_true(a < 28);
+        argv[a++] = arg;
+    }
+    argv[a++] = "--state";
+    argv[a++] = c->dir;
+    argv[a] = NULL;
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    int errfd = open(c->cli_err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(errfd >= 0);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(126);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        dup2(fds[1], 1);
+        dup2(errfd, 2);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    close(errfd);
+    size_t len = 0, cap = 4096;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    for (;;) {
+        if (len + 1 >= cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        ssize_t n = read(fds[0], buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = 0;
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+int e2e_cloud_cli(const e2e_cloud *c, char **out, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = cloud_cli_v(c, out, arg, ap);
+    va_end(ap);
+    return rc;
+}
+
+static void print_cli_stderr(const e2e_cloud *c)
+{
+    char *text = NULL;
+    if (wss_read_file(c->cli_err_path, 1u << 20, &text, NULL) == WSS_OK)
+        print_error("stderr: %s\n", text);
+    free(text);
+}
+
+json_t *e2e_cloud_cli_json(const e2e_cloud *c, const char *arg, ...)
+{
+    char *out = NULL;
+    va_list ap;
+    va_start(ap, arg);
+    int rc = cloud_cli_v(c, &out, arg, ap);
+    va_end(ap);
+    json_t *doc = json_loads(out, 0, NULL);
+    if (rc != 0 || !doc) {
+        print_cli_stderr(c);
+        print_error("stdout: %s\n", out);
+        json_decref(doc);
+        free(out);
+        fail_msg("wss cloud %s ...: exit %d%s", arg, rc, rc == 0 ? ", stdout not JSON" : "");
+    }
+    free(out);
+    return doc;
+}
+
+char *e2e_cloud_user_token(const e2e_cloud *c, const char *user_id)
+{
+    json_t *u = e2e_cloud_cli_json(c, "user", "add", user_id, NULL);
+    e2e_assert_jstr(u, "user_id", user_id);
+    json_decref(u);
+    json_t *t = e2e_cloud_cli_json(c, "user", "token", user_id, NULL);
+    e2e_assert_jstr(t, "user_id", user_id);
+    const char *token = e2e_jstr(t, "access_token");
+    assert_non_null(token);
+    assert_true(*token);
+    char *copy = strdup(token);
+    json_decref(t);
+    return copy;
+}
+
+json_t *e2e_cloud_outbox(const e2e_cloud *c, const char *filter)
+{
+    json_t *list =
+        filter ? e2e_cloud_cli_json(c, "outbox", "list", filter, NULL) : e2e_cloud_cli_json(c, "outbox", "list", NULL);
+    assert_true(json_is_array(list));
+    return list;
+}
+
+json_t *e2e_cloud_wait_outbox(const e2e_cloud *c, const char *filter, size_t n, long timeout_ms)
+{
+    long long deadline = e2e_mono_ms() + timeout_ms;
+    for (;;) {
+        json_t *list = e2e_cloud_outbox(c, filter);
+        if (json_array_size(list) >= n)
+            return list;
+        if (e2e_mono_ms() > deadline) {
+            print_json("last outbox list", list);
+            json_decref(list);
+            e2e_cloud_print_log(c);
+            fail_msg("waited %ld ms for %zu events in `wss cloud outbox list %s`", timeout_ms, n, filter ? filter : "");
+        }
+        json_decref(list);
+        e2e_sleep_ms(100);
+    }
+}
+
+long e2e_cloud_request(const e2e_cloud *c, const char *method, const char *path, const char *cert_pem,
+                       const char *key_pem, const char *body, wss_httpc_response *resp, char *err, size_t errlen)
+{
+    pthread_once(&httpc_once, httpc_init);
+    char url[1200];
+    snprintf(url, sizeof url, "%s%s", c->base_url, path);
+    wss_httpc_request req = {
+        .method = method,
+        .url = url,
+        .body = body,
+        .body_len = body ? strlen(body) : 0,
+        .content_type = body ? "application/json" : NULL,
+        .ca_file = c->ca_file,
+        .client_cert_pem = cert_pem,
+        .client_key_pem = key_pem,
+        .timeout_ms = CLOUD_HTTP_TIMEOUT_MS,
+    };
+    memset(resp, 0, sizeof *resp);
+    if (wss_httpc_perform(&req, resp, err, errlen) != WSS_OK) {
+        wss_httpc_response_free(resp);
+        return -1;
+    }
+    return resp->status;
+}
+
+static void resp_from(const wss_httpc_response *r, e2e_resp *out)
+{
+    memset(out, 0, sizeof *out);
+    out->status = r->status;
+    out->body = r->body;
+    out->len = r->body_len;
+    out->json = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    memcpy(out->retry_after, r->retry_after, sizeof out->retry_after);
+    memcpy(out->content_type, r->content_type, sizeof out->content_type);
+}
+
+void e2e_cloud_get(e2e_cloud *c, const char *path, e2e_resp *out)
+{
+    wss_httpc_response r;
+    char err[512];
+    if (e2e_cloud_request(c, "GET", path, NULL, NULL, NULL, &r, err, sizeof err) < 0) {
+        e2e_cloud_print_log(c);
+        fail_msg("GET %s%s: no answer: %s", c->base_url, path, err);
+    }
+    resp_from(&r, out);
+}
+
+double e2e_metric(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (strncmp(line, series, n) == 0 && line[n] == ' ') {
+            char *stop;
+            double v = strtod(line + n + 1, &stop);
+            if (stop != line + n + 1)
+                return v;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return -1;
+}
+
+void e2e_cloud_device_setup(e2e_cloud *c, e2e_cloud_device *d, const char *serial, const char *customer_id)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->serial, sizeof d->serial, "%s", serial);
+    assert_int_equal(wss_key_generate(&d->key), WSS_OK);
+    char *pem = wss_key_public_pem(d->key);
+    assert_non_null(pem);
+    json_decref(e2e_control(c->sim, "POST", "/devices",
+                            json_pack("{s:s, s:s, s:s}", "dsn", serial, "public_key", pem, "product_index", "E2E-PLUG"),
+                            201));
+    free(pem);
+    if (customer_id)
+        json_decref(e2e_control(c->sim, "POST", "/purchases",
+                                json_pack("{s:s, s:s}", "dsn", serial, "customer_id", customer_id), 201));
+    char err[256];
+    if (wss_x509_issue_client(c->ca_key, c->ca_pem, d->key, "openwss e2e plug", serial, 30, &d->cert_pem, err,
+                              sizeof err) != WSS_OK)
+        fail_msg("cannot issue the certificate of %s: %s", serial, err);
+    d->key_pem = wss_key_private_pem(d->key);
+    assert_non_null(d->key_pem);
+}
+
+void e2e_cloud_device_free(e2e_cloud_device *d)
+{
+    wss_key_free(d->key);
+    free(d->cert_pem);
+    if (d->key_pem) {
+        memset(d->key_pem, 0, strlen(d->key_pem));
+        free(d->key_pem);
+    }
+    memset(d, 0, sizeof *d);
+}
+
+/* Characters of an Alexa device.id (docs/cloud.md: others become '-'). */
+static int alexa_id_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr(" _-=#;:?@&", ch);
+}
+
+int e2e_session_issue(sim_client *sc, const e2e_cloud_device *d, e2e_session *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    json_t *body = json_pack("{s:s}", "dsn", d->serial), *answer = NULL;
+    int status = sim_client_control(sc, "POST", "/session-tokens", body, &answer, err, errlen);
+    json_decref(body);
+    const char *token = e2e_jstr(answer, "session_token");
+    if (status != 201 || !token || strlen(token) >= sizeof out->token) {
+        if (status >= 0)
+            snprintf(err, errlen, "POST /session-tokens: status %d", status);
+        json_decref(answer);
+        return -1;
+    }
+    snprintf(out->token, sizeof out->token, "%s", token);
+    json_decref(answer);
+    if (wss_ecdsa_sign_b64(d->key, out->token, strlen(out->token), &out->signature) != WSS_OK) {
+        snprintf(err, errlen, "cannot sign the session token");
+        return -1;
+    }
+    snprintf(out->device_id, sizeof out->device_id, "%s:%s", d->serial, out->token);
+    for (char *p = out->device_id; *p; p++)
+        if (!alexa_id_char((unsigned char)*p))
+            *p = '-';
+    return 0;
+}
+
+void e2e_session_new(e2e_sim *s, const e2e_cloud_device *d, e2e_session *out)
+{
+    pthread_once(&httpc_once, httpc_init);
+    char err[512];
+    if (e2e_session_issue(&s->client, d, out, err, sizeof err) != 0)
+        fail_msg("no session token for %s: %s", d->serial, err);
+}
+
+void e2e_session_free(e2e_session *x)
+{
+    free(x->signature);
+    memset(x, 0, sizeof *x);
+}
+
+char *e2e_report_body(const e2e_session *x)
+{
+    json_t *doc = json_pack("{s:{s:s, s:s, s:[s]}}", "device", "sessionToken", x->token, "signature", x->signature,
+                            "namingCategories", "SWITCH");
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return text;
+}
+
+void e2e_cloud_report(e2e_cloud *c, const e2e_cloud_device *d, const e2e_session *x, e2e_resp *out)
+{
+    char *body = e2e_report_body(x);
+    assert_non_null(body);
+    wss_httpc_response r;
+    char err[512];
+    long status = e2e_cloud_request(c, "POST", "/v1/devices/association-report", d ? d->cert_pem : NULL,
+                                    d ? d->key_pem : NULL, body, &r, err, sizeof err);
+    free(body);
+    if (status < 0) {
+        e2e_cloud_print_log(c);
+        fail_msg("POST /v1/devices/association-report: no answer: %s", err);
+    }
+    resp_from(&r, out);
+}
+
+void e2e_cloud_report_ok(e2e_cloud *c, const e2e_cloud_device *d, const e2e_session *x)
+{
+    e2e_resp r;
+    e2e_cloud_report(c, d, x, &r);
+    e2e_assert_status(&r, 202);
+    e2e_assert_jstr(r.json, "device_id", x->device_id);
+    const char *mid = e2e_jstr(r.json, "message_id");
+    assert_non_null(mid);
+    assert_true(*mid);
+    e2e_resp_free(&r);
+}
+
+/* ------------------------------------------------------------ a cloud world */
+
+int e2e_cloud_world_setup(void **state)
+{
+    e2e_cloud_world *cw = calloc(1, sizeof *cw);
+    assert_non_null(cw);
+    void *w = NULL;
+    e2e_world_setup(&w);
+    cw->w = w;
+    /* The cloud answers a directive after a code exchange or a committed
+     * binding: give it Alexa's own 8 s, not the sim tests' short timeout. */
+    json_object_set_new(cw->w->config, "skill_timeout_ms", json_integer(8000));
+    *state = cw;
+    return 0;
+}
+
+int e2e_cloud_world_teardown(void **state)
+{
+    e2e_cloud_world *cw = *state;
+    if (!cw)
+        return 0;
+    int rc = 0;
+    if (cw->cloud.sim)
+        rc = e2e_cloud_cleanup(&cw->cloud);
+    if (cw->maker_token) {
+        memset(cw->maker_token, 0, strlen(cw->maker_token));
+        free(cw->maker_token);
+    }
+    void *w = cw->w;
+    if (e2e_world_teardown(&w) != 0)
+        rc = -1;
+    free(cw);
+    *state = NULL;
+    return rc;
+}
+
+void e2e_cloud_world_start(e2e_cloud_world *cw, const json_t *cloud_overrides)
+{
+    e2e_world_start(cw->w);
+    e2e_cloud_init(&cw->cloud, &cw->w->sim);
+    if (cloud_overrides)
+        assert_int_equal(json_object_update(cw->cloud.config, (json_t *)cloud_overrides), 0);
+    e2e_cloud_start(&cw->cloud);
+    e2e_cloud_point_skill(&cw->cloud);
+    cw->maker_token = e2e_cloud_user_token(&cw->cloud, E2E_MAKER_USER);
+}
+
+json_t *e2e_counters(e2e_sim *s) { return e2e_control(s, "GET", "/counters", NULL, 200); }

@@ -1,4 +1,4 @@
-/* harness.h - end-to-end tests of `wss sim` over loopback, with real processes.
+/* harness.h - end-to-end tests of `wss sim` (and `wss cloud`) over loopback, with real processes.
  *
  * A test world is three things:
  *   - the emulator, `$WSS_BIN sim --state DIR --listen 127.0.0.1:0 --config FILE`,
@@ -51,6 +51,9 @@ const json_t *e2e_jget(const json_t *root, const char *path);
 const char *e2e_jstr(const json_t *root, const char *path);
 /* The integer at path, or dflt when absent or not an integer. */
 long long e2e_jint(const json_t *root, const char *path, long long dflt);
+
+/* Prints label and v (compact JSON) to stderr. */
+void e2e_print_json(const char *label, const json_t *v);
 
 /* Asserts that the string at path exists and equals expected. */
 #define e2e_assert_jstr(root, path, expected) e2e_assert_jstr_at((root), (path), (expected), __FILE__, __LINE__)
@@ -263,5 +266,137 @@ json_t *e2e_poll_control(e2e_sim *s, const char *path, e2e_pred pred, void *ctx,
 /* Milliseconds of a monotonic clock; sleeping. */
 long long e2e_mono_ms(void);
 void e2e_sleep_ms(long ms);
+
+/* ------------------------------------------------------------ the maker's cloud */
+
+/* The second process of a cloud world: `$WSS_BIN cloud --config FILE --state DIR
+ * --listen 127.0.0.1:0`, its stdout and stderr going to a log file, found through
+ * the "wss cloud: listening on URL" line it prints. Its configuration points
+ * Login with Amazon and the event gateway at the emulator (trusting the
+ * emulator's CA) and its device CA at a CA made here; the LWA client secret
+ * reaches it through the environment variable E2E_CLOUD_SECRET_ENV, set in the
+ * child's environment only. Devices talk to it over mutual TLS with client
+ * certificates from that CA; the test trusts the cloud's own CA (DIR/ca.pem). */
+
+#define E2E_CLOUD_SECRET_ENV "WSS_E2E_CLOUD_LWA_SECRET"
+
+typedef struct e2e_cloud {
+    e2e_sim *sim;              /* the emulator it talks to (borrowed) */
+    char dir[1200];            /* its state directory, inside the emulator's temporary folder */
+    char config_path[1200];    /* written at every start */
+    char log_path[1200];       /* the child's stdout and stderr, every start appended */
+    char cli_err_path[1200];   /* stderr of the last `wss cloud <verb>` */
+    char ca_file[1300];        /* DIR/ca.pem, the CA of its server certificate */
+    char device_ca_file[1200]; /* the maker's device CA (device_ca_file) */
+    char base_url[300];        /* "https://127.0.0.1:PORT" */
+    pid_t pid;                 /* 0 when not running */
+    int starts;
+    json_t *config;         /* written at e2e_cloud_start; tests may change it before */
+    wss_crypto_key *ca_key; /* the device CA */
+    char *ca_pem;
+} e2e_cloud;
+
+/* Names the paths, makes the device CA and the configuration from the running
+ * emulator's credentials: LWA client, token URL, gateway URL, outbound CA,
+ * retry_delay_ms 100 (asserts). */
+void e2e_cloud_init(e2e_cloud *c, e2e_sim *s);
+/* Starts the cloud on a fresh port and waits (10 s at most) for its
+ * "listening on" line; asserts. */
+void e2e_cloud_start(e2e_cloud *c);
+/* Sends SIGTERM and waits up to timeout_ms; returns the waitpid() status, or
+ * -1 when it had to be killed. */
+int e2e_cloud_stop_status(e2e_cloud *c, long timeout_ms);
+/* SIGTERM, asserting a clean exit within 10 s. */
+void e2e_cloud_stop(e2e_cloud *c);
+/* SIGKILL, as a crash would, and reap. */
+void e2e_cloud_kill(e2e_cloud *c);
+/* Stops it if running (without asserting) and frees what init made; the files
+ * go with the emulator's folder. Returns 0, or -1 when it did not exit cleanly. */
+int e2e_cloud_cleanup(e2e_cloud *c);
+void e2e_cloud_print_log(const e2e_cloud *c);
+/* Whether the cloud's log contains text. */
+int e2e_cloud_log_contains(const e2e_cloud *c, const char *text);
+/* Points the emulator's skill at the cloud: PATCH /skills/{id} with endpoint
+ * <base_url>/alexa/skill and endpoint_ca_file the cloud's ca.pem. */
+void e2e_cloud_point_skill(e2e_cloud *c);
+
+/* Runs `$WSS_BIN cloud ARGS... --state DIR` (args NULL-terminated); returns its
+ * exit code and gives its stdout (malloc'd) in *out when out is not NULL. */
+int e2e_cloud_cli(const e2e_cloud *c, char **out, const char *arg, ...) __attribute__((sentinel));
+/* The same, asserting exit 0 and a JSON document on stdout. */
+json_t *e2e_cloud_cli_json(const e2e_cloud *c, const char *arg, ...) __attribute__((sentinel));
+/* `user add ID` then `user token ID`: the user's account-linking access token (malloc'd). */
+char *e2e_cloud_user_token(const e2e_cloud *c, const char *user_id);
+/* `outbox list` with filter NULL (pending), "--dead" or "--delivered": the JSON array. */
+json_t *e2e_cloud_outbox(const e2e_cloud *c, const char *filter);
+/* Polls `outbox list filter` every 100 ms until it holds at least n events; asserts. */
+json_t *e2e_cloud_wait_outbox(const e2e_cloud *c, const char *filter, size_t n, long timeout_ms);
+
+/* A request to the cloud over HTTPS, trusting its CA, presenting cert_pem /
+ * key_pem when given. Safe from any thread (no asserts): the HTTP status, or
+ * -1 with the reason in err. resp is to be freed when the return is not -1. */
+long e2e_cloud_request(const e2e_cloud *c, const char *method, const char *path, const char *cert_pem,
+                       const char *key_pem, const char *body, wss_httpc_response *resp, char *err, size_t errlen);
+/* GET path (no client certificate); asserts an answer came. */
+void e2e_cloud_get(e2e_cloud *c, const char *path, e2e_resp *out);
+/* The value of a sample in Prometheus text ("name" or "name{labels}" exactly
+ * as written), or -1 when there is no such sample. */
+double e2e_metric(const char *text, const char *series);
+
+/* A device as the maker builds it: its own P-256 key, registered with the
+ * emulator under serial (the Device Setup Service's control log), and a
+ * client certificate from the cloud's device CA whose subject serialNumber
+ * is serial. */
+typedef struct e2e_cloud_device {
+    char serial[65];
+    wss_crypto_key *key;
+    char *cert_pem;
+    char *key_pem;
+} e2e_cloud_device;
+
+/* Registers the device, records its purchase by customer_id (NULL: none),
+ * issues its certificate (asserts). */
+void e2e_cloud_device_setup(e2e_cloud *c, e2e_cloud_device *d, const char *serial, const char *customer_id);
+void e2e_cloud_device_free(e2e_cloud_device *d);
+
+/* One provisioning session of a device: the session token the Device Setup
+ * Service gave it, its signature, and the device.id the cloud makes of them. */
+typedef struct e2e_session {
+    char token[160];
+    char *signature;
+    char device_id[300]; /* "<serial>:<token>", characters outside the Alexa id set turned into '-' */
+} e2e_session;
+
+/* Issues a session token for d and signs it. Safe from any thread (no
+ * asserts): 0, or -1 with the reason in err. */
+int e2e_session_issue(sim_client *sc, const e2e_cloud_device *d, e2e_session *out, char *err, size_t errlen);
+/* The same, asserting. */
+void e2e_session_new(e2e_sim *s, const e2e_cloud_device *d, e2e_session *out);
+void e2e_session_free(e2e_session *x);
+/* The report body the device POSTs (compact JSON, malloc'd): SWITCH. */
+char *e2e_report_body(const e2e_session *x);
+/* POSTs the device's report of session x over mutual TLS; asserts an answer came. */
+void e2e_cloud_report(e2e_cloud *c, const e2e_cloud_device *d, const e2e_session *x, e2e_resp *out);
+/* The same, asserting 202 with the expected device_id. */
+void e2e_cloud_report_ok(e2e_cloud *c, const e2e_cloud_device *d, const e2e_session *x);
+
+/* A world of both processes: the emulator (a customer, one live skill) and
+ * the cloud, the skill's endpoint pointed at the cloud, and the maker's user
+ * E2E_MAKER_USER with its account-linking token. */
+#define E2E_MAKER_USER "e2e-maker-user"
+typedef struct e2e_cloud_world {
+    e2e_world *w;
+    e2e_cloud cloud;
+    char *maker_token;
+} e2e_cloud_world;
+
+int e2e_cloud_world_setup(void **state);
+int e2e_cloud_world_teardown(void **state);
+/* Starts the emulator with w->config, then the cloud with its configuration
+ * updated by cloud_overrides (may be NULL; borrowed), points the skill at it
+ * and makes the maker's user. */
+void e2e_cloud_world_start(e2e_cloud_world *cw, const json_t *cloud_overrides);
+/* The counters of the emulator (GET /counters). */
+json_t *e2e_counters(e2e_sim *s);
 
 #endif
