@@ -397,7 +397,9 @@ static wss_err sq_outbox_claim(cloud_store *base, long long now_ms, long long le
     if (rc == WSS_OK) {
         sel = wss_db_prepare(s->db,
                              "SELECT id, kind, message_id, gateway_url, body, user_id, attempts, server_errors"
-                             " FROM outbox"
+                             /* Without statistics the planner prefers outbox_by_state and sorts
+                              * every pending event; the partial index reads only the due ones. */
+                             " FROM outbox INDEXED BY outbox_due"
                              " WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until_ms <= ?1"
                              " ORDER BY next_attempt_ms, id LIMIT ?2",
                              "ii", now_ms, (long long)max);
