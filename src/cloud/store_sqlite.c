@@ -108,8 +108,24 @@ typedef struct ticket_lock {
     unsigned long serving;
 } ticket_lock;
 
+/* The hot reads of the skill endpoint (token -> user, device report) run on
+ * their own connections with statements prepared once: on the main
+ * connection they would wait behind every writer's fsync and re-prepare
+ * their SQL on each call. WAL lets them read while a write commits. */
+#define READERS 8
+
+typedef struct reader {
+    pthread_mutex_t lock;
+    sqlite3 *db;
+    sqlite3_stmt *user_by_token;
+    sqlite3_stmt *report_get;
+} reader;
+
 typedef struct sqlite_store {
     cloud_store base;
+
+    reader readers[READERS];
+    unsigned next_reader;
 
     ticket_lock write_turn;
 
@@ -156,6 +172,27 @@ static void turn_give(ticket_lock *t)
 
 static void read_lock(sqlite_store *s) { pthread_mutex_lock(&s->lock); }
 static void read_unlock(sqlite_store *s) { pthread_mutex_unlock(&s->lock); }
+
+/* A free reader connection, starting from a rotating position; when all are
+ * busy, waits for one. Give it back with reader_give(). */
+static reader *reader_take(sqlite_store *s)
+{
+    unsigned start = __atomic_fetch_add(&s->next_reader, 1, __ATOMIC_RELAXED) % READERS;
+    for (unsigned k = 0; k < READERS; k++) {
+        reader *r = &s->readers[(start + k) % READERS];
+        if (pthread_mutex_trylock(&r->lock) == 0)
+            return r;
+    }
+    pthread_mutex_lock(&s->readers[start].lock);
+    return &s->readers[start];
+}
+
+static void reader_give(reader *r, sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&r->lock);
+}
 
 static void write_lock(sqlite_store *s)
 {
@@ -309,13 +346,10 @@ static wss_err sq_report_get(cloud_store *base, const char *device_id, json_t **
     if (!out || !device_id)
         return WSS_ERR_INVALID;
     *out = NULL;
-    read_lock(s);
+    reader *r = reader_take(s);
+    sqlite3_stmt *st = r->report_get;
     wss_err rc = WSS_ERR_NOT_FOUND;
-    sqlite3_stmt *st = wss_db_prepare(s->db,
-                                      "SELECT device_id, global_device_id, naming_categories, gateway_url, created_ms"
-                                      " FROM reports WHERE device_id = ?",
-                                      "t", device_id);
-    int step = st ? sqlite3_step(st) : SQLITE_ERROR;
+    int step = sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC) == SQLITE_OK ? sqlite3_step(st) : SQLITE_ERROR;
     if (step == SQLITE_ROW) {
         /* report_add only accepts a JSON array here. */
         json_t *categories = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
@@ -324,9 +358,8 @@ static wss_err sq_report_get(cloud_store *base, const char *device_id, json_t **
                          json_text(st, 3), "created_ms", (json_int_t)sqlite3_column_int64(st, 4));
         rc = *out ? WSS_OK : WSS_ERR_NOMEM;
     } else if (step != SQLITE_DONE)
-        rc = store_failed(s->db, "report get");
-    sqlite3_finalize(st);
-    read_unlock(s);
+        rc = store_failed(r->db, "report get");
+    reader_give(r, st);
     return rc;
 }
 
@@ -595,20 +628,18 @@ static wss_err sq_user_by_token(cloud_store *base, const char *token_sha, cloud_
     sqlite_store *s = sq(base);
     if (!out || !is_sha256_hex(token_sha))
         return WSS_ERR_INVALID;
-    read_lock(s);
+    reader *r = reader_take(s);
+    sqlite3_stmt *st = r->user_by_token;
     wss_err rc = WSS_ERR_NOT_FOUND;
-    sqlite3_stmt *st =
-        wss_db_prepare(s->db, "SELECT user_id, expires_ms FROM user_tokens WHERE token_sha = ?", "t", token_sha);
-    int step = st ? sqlite3_step(st) : SQLITE_ERROR;
+    int step = sqlite3_bind_text(st, 1, token_sha, -1, SQLITE_STATIC) == SQLITE_OK ? sqlite3_step(st) : SQLITE_ERROR;
     if (step == SQLITE_ROW) {
         memset(out, 0, sizeof *out);
         snprintf(out->user_id, sizeof out->user_id, "%s", (const char *)sqlite3_column_text(st, 0));
         out->token_expires_ms = sqlite3_column_int64(st, 1);
         rc = WSS_OK;
     } else if (step != SQLITE_DONE)
-        rc = store_failed(s->db, "user by token");
-    sqlite3_finalize(st);
-    read_unlock(s);
+        rc = store_failed(r->db, "user by token");
+    reader_give(r, st);
     return rc;
 }
 
@@ -963,6 +994,13 @@ static wss_err sq_grant_get(cloud_store *base, const char *user_id, cloud_grant 
 
 static void destroy(sqlite_store *s)
 {
+    for (int i = 0; i < READERS; i++) {
+        reader *r = &s->readers[i];
+        sqlite3_finalize(r->user_by_token);
+        sqlite3_finalize(r->report_get);
+        sqlite3_close(r->db);
+        pthread_mutex_destroy(&r->lock);
+    }
     sqlite3_finalize(s->bind_begin);
     sqlite3_finalize(s->bind_commit);
     sqlite3_finalize(s->bind_rollback);
@@ -1049,6 +1087,24 @@ static wss_err prepare_committer(sqlite_store *s, char *err, size_t errlen)
     return WSS_ERR_STORE;
 }
 
+/* One reader connection with its prepared statements (the schema is already
+ * migrated by the main connection). */
+static wss_err open_reader(reader *r, const char *path, char *err, size_t errlen)
+{
+    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(r->db, 5000) != SQLITE_OK ||
+        sqlite3_prepare_v3(r->db, "SELECT user_id, expires_ms FROM user_tokens WHERE token_sha = ?", -1,
+                           SQLITE_PREPARE_PERSISTENT, &r->user_by_token, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(r->db,
+                           "SELECT device_id, global_device_id, naming_categories, gateway_url, created_ms"
+                           " FROM reports WHERE device_id = ?",
+                           -1, SQLITE_PREPARE_PERSISTENT, &r->report_get, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open a reader on %s: %s", path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
+        return WSS_ERR_STORE;
+    }
+    return WSS_OK;
+}
+
 wss_err cloud_store_open_sqlite(const char *path, cloud_store **out, char *err, size_t errlen)
 {
     if (!path || !out)
@@ -1063,6 +1119,8 @@ wss_err cloud_store_open_sqlite(const char *path, cloud_store **out, char *err, 
     pthread_mutex_init(&s->write_turn.m, NULL);
     pthread_cond_init(&s->write_turn.turn, NULL);
     pthread_mutex_init(&s->lock, NULL);
+    for (int i = 0; i < READERS; i++)
+        pthread_mutex_init(&s->readers[i].lock, NULL);
     pthread_mutex_init(&s->q_lock, NULL);
     pthread_cond_init(&s->q_work, NULL);
     pthread_cond_init(&s->q_space, NULL);
@@ -1073,6 +1131,8 @@ wss_err cloud_store_open_sqlite(const char *path, cloud_store **out, char *err, 
         rc = wss_db_open(path, cloud_migrations, nmigrations, &s->bind_db, err, errlen);
     if (rc == WSS_OK)
         rc = prepare_committer(s, err, errlen);
+    for (int i = 0; rc == WSS_OK && i < READERS; i++)
+        rc = open_reader(&s->readers[i], path, err, errlen);
     if (rc == WSS_OK && pthread_create(&s->committer, NULL, committer_main, s) != 0) {
         snprintf(err, errlen, "cannot start the bind committer thread");
         rc = WSS_ERR_NOMEM;
