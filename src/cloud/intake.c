@@ -27,17 +27,6 @@
 #define GLOBAL_ID_MAX 64
 #define SESSION_TOKEN_MAX 1024
 
-static void refuse(wss_http_response *resp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void refuse(wss_http_response *resp, int status, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    wss_http_reply_json(resp, status, json_pack("{s:s}", "error", msg));
-}
-
 /* The device's global id from its verified certificate, or NULL. */
 static const char *device_identity(const wss_http_request *req)
 {
@@ -152,20 +141,22 @@ static void accept_report(cloud *c, const wss_http_request *req, const char *glo
     json_t *gw = json_object_get(root, "eventGatewayEndpoint");
     char device_id[WSS_ALEXA_ID_MAX + 1], gateway[512], message_id[37];
     if (!json_is_object(device) || !token || !*token || strlen(token) > SESSION_TOKEN_MAX || !sig || !*sig)
-        return refuse(resp, 400, "device.sessionToken and device.signature are required strings");
+        return wss_http_reply_error(resp, 400, "device.sessionToken and device.signature are required strings");
     if (!categories_valid(cats))
-        return refuse(resp, 400, "device.namingCategories must be 1..16 Alexa display categories");
+        return wss_http_reply_error(resp, 400, "device.namingCategories must be 1..16 Alexa display categories");
     if (gw && !json_is_string(gw))
-        return refuse(resp, 400, "eventGatewayEndpoint must be a string");
+        return wss_http_reply_error(resp, 400, "eventGatewayEndpoint must be a string");
     if (!choose_gateway(&c->cfg, json_string_value(gw), gateway, sizeof gateway))
-        return refuse(resp, 400, "eventGatewayEndpoint is not an Alexa event gateway this cloud sends to");
+        return wss_http_reply_error(resp, 400,
+                                    "eventGatewayEndpoint is not an Alexa event gateway this cloud sends to");
     if (make_device_id(global_id, token, device_id, sizeof device_id) != 0)
-        return refuse(resp, 400, "the device id (certificate serial number joined with the session token) is too long");
+        return wss_http_reply_error(
+            resp, 400, "the device id (certificate serial number joined with the session token) is too long");
     if (!signature_verifies(req, token, sig))
-        return refuse(resp, 400, "device.signature does not verify with the device certificate's key");
+        return wss_http_reply_error(resp, 400, "device.signature does not verify with the device certificate's key");
 
     if (wss_uuid4(message_id) != WSS_OK)
-        return refuse(resp, 503, "no message id could be made; try again");
+        return wss_http_reply_error(resp, 503, "no message id could be made; try again");
     char *cats_text = json_dumps(cats, JSON_COMPACT);
     char *body = sdae_body(message_id, token, sig, device_id, cats);
     cloud_report r = {.device_id = device_id,
@@ -179,12 +170,12 @@ static void accept_report(cloud *c, const wss_http_request *req, const char *glo
     free(body);
     free(cats_text);
     if (rc == WSS_ERR_EXISTS)
-        return refuse(resp, 409, "this provisioning session was already reported");
+        return wss_http_reply_error(resp, 409, "this provisioning session was already reported");
     if (rc == WSS_ERR_INVALID)
-        return refuse(resp, 400, "the report is malformed");
+        return wss_http_reply_error(resp, 400, "the report is malformed");
     if (rc != WSS_OK) {
         wss_log(WSS_LOG_ERROR, "cloud", "cannot store the report of %s: %s", global_id, wss_strerror(rc));
-        return refuse(resp, 503, "the report could not be stored; try again");
+        return wss_http_reply_error(resp, 503, "the report could not be stored; try again");
     }
     cloud_metrics_inc(c->metrics, CLOUD_REPORTS_ACCEPTED);
     if (c->outbox)
@@ -197,23 +188,24 @@ void cloud_intake_handle(cloud *c, const wss_http_request *req, wss_http_respons
 {
     char why[256];
     if (strcmp(req->method, "POST") != 0)
-        return refuse(resp, 405, "use POST");
+        return wss_http_reply_error(resp, 405, "use POST");
     if (req->body_too_large || req->body_len > INTAKE_MAX_BODY)
-        return refuse(resp, 413, "a report is at most %d bytes", INTAKE_MAX_BODY);
+        return wss_http_reply_error(resp, 413, "a report is at most %d bytes", INTAKE_MAX_BODY);
     const char *global_id = device_identity(req);
     if (!global_id)
-        return refuse(resp, 401, "a device certificate that chains to the maker's device CA is required (mutual TLS)");
+        return wss_http_reply_error(
+            resp, 401, "a device certificate that chains to the maker's device CA is required (mutual TLS)");
     if (strlen(global_id) > GLOBAL_ID_MAX || !wss_alexa_id_valid(global_id))
-        return refuse(resp, 403, "the device certificate's serial number is not a usable device id");
+        return wss_http_reply_error(resp, 403, "the device certificate's serial number is not a usable device id");
     const char *ct = wss_http_header(req, "Content-Type");
     if (!ct || strncasecmp(ct, "application/json", 16) != 0 || (ct[16] && ct[16] != ';' && ct[16] != ' '))
-        return refuse(resp, 415, "Content-Type must be application/json");
+        return wss_http_reply_error(resp, 415, "Content-Type must be application/json");
     json_error_t jerr;
     json_t *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(root)) {
         snprintf(why, sizeof why, "body is not a JSON object (%s)", root ? "wrong type" : jerr.text);
         json_decref(root);
-        return refuse(resp, 400, "%s", why);
+        return wss_http_reply_error(resp, 400, "%s", why);
     }
     accept_report(c, req, global_id, root, resp);
     json_decref(root);

@@ -499,6 +499,18 @@ void wss_http_reply_json(wss_http_response *resp, int status, json_t *body)
         resp->status = 500;
 }
 
+void wss_http_reply_error(wss_http_response *resp, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* json_string() refuses invalid UTF-8, which a quoted input could carry. */
+    json_t *text = json_string(msg);
+    wss_http_reply_json(resp, status, json_pack("{s:o}", "error", text ? text : json_string("(unprintable message)")));
+}
+
 void wss_http_reply_text(wss_http_response *resp, int status, const char *text)
 {
     free(resp->body);

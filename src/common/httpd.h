@@ -94,6 +94,11 @@ const char *wss_http_query(const wss_http_request *req, const char *name);
 /* Sets the response to status and the compact JSON of body; takes the reference to body. */
 void wss_http_reply_json(wss_http_response *resp, int status, json_t *body);
 
+/* Sets the response to status and {"error": "<printf-formatted message>"},
+ * the error body of openwss's own APIs. */
+void wss_http_reply_error(wss_http_response *resp, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Sets the response to status with a plain-text body. */
 void wss_http_reply_text(wss_http_response *resp, int status, const char *text);
 

@@ -30,17 +30,6 @@ typedef struct route_ctx {
     json_t *body; /* parsed body for POST/PUT/PATCH */
 } route_ctx;
 
-static void fail(route_ctx *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(route_ctx *c, int status, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    wss_http_reply_json(c->resp, status, json_pack("{s:s}", "error", msg));
-}
-
 static void ok(route_ctx *c, int status, json_t *body) { wss_http_reply_json(c->resp, status, body); }
 
 static int is(route_ctx *c, const char *method, int nseg, const char *s0, const char *s2)
@@ -97,11 +86,11 @@ static int body_matches(route_ctx *c, const char *spec)
                 p++;
         }
         if (!type) {
-            fail(c, 400, "unknown key \"%.64s\"", key);
+            wss_http_reply_error(c->resp, 400, "unknown key \"%.64s\"", key);
             return 0;
         }
         if (!type_matches(v, type)) {
-            fail(c, 400, "\"%s\" must be %s", key, type_names[(unsigned char)type]);
+            wss_http_reply_error(c->resp, 400, "\"%s\" must be %s", key, type_names[(unsigned char)type]);
             return 0;
         }
     }
@@ -178,16 +167,16 @@ static void customers_create(route_ctx *c)
         id = generated;
     }
     if (!customer_id_valid(id)) {
-        fail(c, 400, "customer_id must be 1..128 letters, digits or . _ - : @");
+        wss_http_reply_error(c->resp, 400, "customer_id must be 1..128 letters, digits or . _ - : @");
         return;
     }
     if (exists(c->s, "SELECT 1 FROM customers WHERE customer_id = ?", id)) {
-        fail(c, 409, "customer %s already exists", id);
+        wss_http_reply_error(c->resp, 409, "customer %s already exists", id);
         return;
     }
     if (wss_db_run(c->s->db, "INSERT INTO customers (customer_id, name, created_ms) VALUES (?,?,?)", "tti", id,
                    name ? name : id, now(c)) < 0) {
-        fail(c, 500, "cannot store the customer");
+        wss_http_reply_error(c->resp, 500, "cannot store the customer");
         return;
     }
     sim_event(c->s, "customer.created", json_pack("{s:s}", "customer_id", id));
@@ -204,15 +193,15 @@ static void wifi_add(route_ctx *c)
     const char *key = str(c, "key");
     json_t *prio = json_object_get(c->body, "priority");
     if (!exists(c->s, "SELECT 1 FROM customers WHERE customer_id = ?", cid)) {
-        fail(c, 404, "no customer %s", cid);
+        wss_http_reply_error(c->resp, 404, "no customer %s", cid);
         return;
     }
     if (!ssid || strlen(ssid) > 32 || !sec ||
         (strcmp(sec, "OPEN") && strcmp(sec, "WPA_PSK") && strcmp(sec, "WEP") && strcmp(sec, "OTHER")) ||
         (strcmp(sec, "OPEN") != 0 && !key) || (prio && !json_is_integer(prio))) {
-        fail(c, 400,
-             "need ssid (1..32 bytes), security_protocol (OPEN, WPA_PSK, WEP, OTHER), key unless OPEN,"
-             " and an integer priority");
+        wss_http_reply_error(c->resp, 400,
+                             "need ssid (1..32 bytes), security_protocol (OPEN, WPA_PSK, WEP, OTHER), key unless OPEN,"
+                             " and an integer priority");
         return;
     }
     wss_db_run(c->s->db,
@@ -256,12 +245,13 @@ static void skill_enable(route_ctx *c)
     const char *token = str(c, "access_token");
     char why[256];
     if (!token || strlen(token) > 4096) {
-        fail(c, 400, "access_token (the maker's token from account linking, 1..4096 bytes) is required");
+        wss_http_reply_error(c->resp, 400,
+                             "access_token (the maker's token from account linking, 1..4096 bytes) is required");
         return;
     }
     wss_err rc = sim_link_skill(c->s, c->seg[1], c->seg[3], token, why, sizeof why);
     if (rc != WSS_OK) {
-        fail(c, rc == WSS_ERR_NOT_FOUND ? 404 : 500, "%s", why);
+        wss_http_reply_error(c->resp, rc == WSS_ERR_NOT_FOUND ? 404 : 500, "%s", why);
         return;
     }
     ok(c, 200, json_pack("{s:s, s:s, s:b}", "customer_id", c->seg[1], "skill_id", c->seg[3], "enabled", 1));
@@ -273,7 +263,7 @@ static void skill_disable(route_ctx *c)
                        "UPDATE skill_links SET enabled = 0, updated_ms = ? WHERE customer_id = ? AND skill_id = ?",
                        "itt", now(c), c->seg[1], c->seg[3]);
     if (n <= 0) {
-        fail(c, 404, "customer %s has no link to skill %s", c->seg[1], c->seg[3]);
+        wss_http_reply_error(c->resp, 404, "customer %s has no link to skill %s", c->seg[1], c->seg[3]);
         return;
     }
     sim_lwa_revoke_customer(c->s, c->seg[3], c->seg[1]);
@@ -289,7 +279,7 @@ static void skill_update(route_ctx *c)
         return;
     sim_skill_row skill;
     if (sim_skill_by_id(c->s, c->seg[1], &skill) != WSS_OK) {
-        fail(c, 404, "no skill %s", c->seg[1]);
+        wss_http_reply_error(c->resp, 404, "no skill %s", c->seg[1]);
         return;
     }
     const char *endpoint = str(c, "endpoint");
@@ -298,7 +288,8 @@ static void skill_update(route_ctx *c)
     json_t *enabled = json_object_get(c->body, "enabled");
     if ((endpoint && strncmp(endpoint, "http://", 7) && strncmp(endpoint, "https://", 8)) ||
         (stage && strcmp(stage, "live") && strcmp(stage, "development")) || (enabled && !json_is_boolean(enabled))) {
-        fail(c, 400, "endpoint must be an http(s) URL, stage live or development, enabled a boolean");
+        wss_http_reply_error(c->resp, 400,
+                             "endpoint must be an http(s) URL, stage live or development, enabled a boolean");
         return;
     }
     wss_db_run(c->s->db,
@@ -319,7 +310,7 @@ static void skill_requests(route_ctx *c)
 {
     sim_skill_row skill;
     if (sim_skill_by_id(c->s, c->seg[1], &skill) != WSS_OK) {
-        fail(c, 404, "no skill %s", c->seg[1]);
+        wss_http_reply_error(c->resp, 404, "no skill %s", c->seg[1]);
         return;
     }
     const char *since = wss_http_query(c->req, "since_ms");
@@ -362,11 +353,13 @@ static void devices_register(route_ctx *c)
     char why[256];
     wss_crypto_key *key = NULL;
     if (!dsn || strlen(dsn) > 64 || !wss_alexa_id_valid(dsn)) {
-        fail(c, 400, "dsn (device serial number, 1..64 letters, digits or _-=#;:?@&) is required");
+        wss_http_reply_error(c->resp, 400,
+                             "dsn (device serial number, 1..64 letters, digits or _-=#;:?@&) is required");
         return;
     }
     if (!pk || wss_key_parse_public(pk, &key, why, sizeof why) != WSS_OK) {
-        fail(c, 400, "public_key must be a P-256 public key (PEM or base64 DER): %s", pk ? why : "missing");
+        wss_http_reply_error(c->resp, 400, "public_key must be a P-256 public key (PEM or base64 DER): %s",
+                             pk ? why : "missing");
         return;
     }
     wss_key_free(key);
@@ -375,7 +368,7 @@ static void devices_register(route_ctx *c)
                    " ON CONFLICT DO UPDATE SET product_index = excluded.product_index,"
                    " public_key = excluded.public_key",
                    "ttti", dsn, pid, pk, now(c)) < 0) {
-        fail(c, 500, "cannot store the device");
+        wss_http_reply_error(c->resp, 500, "cannot store the device");
         return;
     }
     sim_event(c->s, "device.registered", json_pack("{s:s, s:s?}", "dsn", dsn, "product_index", pid));
@@ -389,15 +382,15 @@ static void purchases_record(route_ctx *c)
     const char *dsn = str(c, "dsn");
     const char *cid = str(c, "customer_id");
     if (!dsn || !cid) {
-        fail(c, 400, "dsn and customer_id are required");
+        wss_http_reply_error(c->resp, 400, "dsn and customer_id are required");
         return;
     }
     if (!exists(c->s, "SELECT 1 FROM devices WHERE dsn = ?", dsn)) {
-        fail(c, 404, "device %s is not in the control log: register its key first", dsn);
+        wss_http_reply_error(c->resp, 404, "device %s is not in the control log: register its key first", dsn);
         return;
     }
     if (!exists(c->s, "SELECT 1 FROM customers WHERE customer_id = ?", cid)) {
-        fail(c, 404, "no customer %s", cid);
+        wss_http_reply_error(c->resp, 404, "no customer %s", cid);
         return;
     }
     wss_db_run(c->s->db,
@@ -414,7 +407,7 @@ static void session_token_issue(route_ctx *c)
         return;
     const char *dsn = str(c, "dsn");
     if (!dsn || !exists(c->s, "SELECT 1 FROM devices WHERE dsn = ?", dsn)) {
-        fail(c, dsn ? 404 : 400, "dsn of a registered device is required");
+        wss_http_reply_error(c->resp, dsn ? 404 : 400, "dsn of a registered device is required");
         return;
     }
     char uuid[37], token[80];
@@ -433,7 +426,7 @@ static void faults_add(route_ctx *c)
     char why[256];
     long long id = sim_faults_add(c->s, c->body, "control", why, sizeof why);
     if (id < 0) {
-        fail(c, 400, "%s", why);
+        wss_http_reply_error(c->resp, 400, "%s", why);
         return;
     }
     sim_event(c->s, "fault.added", json_pack("{s:I}", "id", (json_int_t)id));
@@ -446,14 +439,15 @@ static void clock_move(route_ctx *c)
         return;
     json_t *adv = json_object_get(c->body, "advance_s");
     if (!json_is_number(adv) || json_number_value(adv) < 0 || json_number_value(adv) > 100.0 * 365 * 86400) {
-        fail(c, 400, "advance_s must be a number of seconds from 0 to 100 years (the clock never goes back)");
+        wss_http_reply_error(c->resp, 400,
+                             "advance_s must be a number of seconds from 0 to 100 years (the clock never goes back)");
         return;
     }
     sim_unlock(c->s);
     wss_err rc = sim_clock_advance(c->s, (long long)(json_number_value(adv) * 1000));
     sim_lock(c->s);
     if (rc != WSS_OK) {
-        fail(c, 500, "cannot move the clock");
+        wss_http_reply_error(c->resp, 500, "cannot move the clock");
         return;
     }
     ok(c, 200, json_pack("{s:I}", "now_ms", (json_int_t)now(c)));
@@ -527,7 +521,7 @@ static void route_locked(route_ctx *c)
         wifi_add(c);
     else if (is(c, "GET", 3, "customers", "wifi") &&
              !exists(s, "SELECT 1 FROM customers WHERE customer_id = ?", c->seg[1]))
-        fail(c, 404, "no customer %s", c->seg[1]);
+        wss_http_reply_error(c->resp, 404, "no customer %s", c->seg[1]);
     else if (is(c, "GET", 3, "customers", "wifi"))
         ok(c, 200,
            json_pack("{s:o}", "wifi",
@@ -596,7 +590,7 @@ static void route_locked(route_ctx *c)
         ok(c, 200, json_pack("{s:b}", "cleared", 1));
     } else if (is(c, "DELETE", 2, "faults", NULL)) {
         if (sim_faults_clear(s, strtoll(c->seg[1], NULL, 10)) <= 0)
-            fail(c, 404, "no fault rule %s", c->seg[1]);
+            wss_http_reply_error(c->resp, 404, "no fault rule %s", c->seg[1]);
         else
             ok(c, 200, json_pack("{s:b}", "cleared", 1));
     } else if (is(c, "GET", 1, "clock", NULL)) {
@@ -612,7 +606,7 @@ static void route_locked(route_ctx *c)
     else if (is(c, "GET", 1, "counters", NULL))
         counters(c);
     else
-        fail(c, 404, "no control route %s %s", c->req->method, c->req->path);
+        wss_http_reply_error(c->resp, 404, "no control route %s %s", c->req->method, c->req->path);
 }
 
 static int authorized(sim *s, const wss_http_request *req)
@@ -635,11 +629,12 @@ void sim_control_handle(sim *s, const wss_http_request *req, wss_http_response *
     route_ctx c = {.s = s, .req = req, .resp = resp};
     char why[256];
     if (!authorized(s, req)) {
-        fail(&c, 401, "the control API needs the control_token from credentials.json as a bearer token");
+        wss_http_reply_error(c.resp, 401,
+                             "the control API needs the control_token from credentials.json as a bearer token");
         return;
     }
     if (req->body_too_large) {
-        fail(&c, 413, "request body too large");
+        wss_http_reply_error(c.resp, 413, "request body too large");
         return;
     }
     char *path = strdup(req->path + strlen("/control/v1"));
@@ -647,7 +642,7 @@ void sim_control_handle(sim *s, const wss_http_request *req, wss_http_response *
         return;
     for (char *save = NULL, *p = strtok_r(path, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
         if (c.nseg == MAX_SEGMENTS) {
-            fail(&c, 404, "no such control route");
+            wss_http_reply_error(c.resp, 404, "no such control route");
             free(path);
             return;
         }
@@ -656,9 +651,9 @@ void sim_control_handle(sim *s, const wss_http_request *req, wss_http_response *
     int has_body =
         strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
     if (c.nseg == 0)
-        fail(&c, 404, "no such control route");
+        wss_http_reply_error(c.resp, 404, "no such control route");
     else if (has_body && !(c.body = req->body_len ? sim_parse_body(req, why, sizeof why) : json_object()))
-        fail(&c, 400, "%s", why);
+        wss_http_reply_error(c.resp, 400, "%s", why);
     else {
         sim_lock(s);
         route_locked(&c);
