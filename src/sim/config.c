@@ -208,7 +208,7 @@ wss_err sim_config_load(const char *path, sim_config *cfg, char *err, size_t err
               get_ll(root, "code_lifetime_s", 1, 1e7, &cfg->code_lifetime_s, where, err, errlen) ||
               get_ll(root, "association_retention_s", 1, 1e9, &cfg->retention_s, where, err, errlen) ||
               get_ll(root, "skill_timeout_ms", 1, 600000, &cfg->skill_timeout_ms, where, err, errlen) ||
-              get_ll(root, "max_event_bytes", 1024, 64.0 * 1024 * 1024, &cfg->max_event_bytes, where, err, errlen);
+              get_ll(root, "max_event_bytes", 256, 64.0 * 1024 * 1024, &cfg->max_event_bytes, where, err, errlen);
     json_t *drl = json_object_get(root, "default_rate_limit");
     if (!bad && drl) {
         double burst = cfg->default_rate_burst;

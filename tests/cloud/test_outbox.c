@@ -333,6 +333,58 @@ static void test_404_development_skill_dead(void **state)
     cloud_fx_device_free(&d);
 }
 
+/* The customer disabled the skill: the gateway answers 403 to the discovery
+ * report made with their (still unexpired) grant token, and the event is
+ * dead at once, with the gateway's code. */
+static void test_403_skill_disabled_dead_at_once(void **state)
+{
+    cloud_fx *fx = *state;
+    char *access = NULL, *refresh = NULL, mid[37], path[600];
+    cloud_fx_link_customer(fx, "maker-token-of-user-1", &access, &refresh);
+    cloud_store *st = fx->c.store;
+    assert_int_equal(st->ops->grant_put(st, "user-1", access, refresh, cloud_now_ms() + 3600 * 1000LL), WSS_OK);
+    snprintf(path, sizeof path, "/customers/%s/skills/%s", fx->customer_id, fx->skill_id);
+    json_decref(cloud_fx_control(fx, "DELETE", path, NULL, 200));
+    wss_uuid4(mid);
+    char *body = cloud_fx_discovery_body(mid, "endpoint-1", "First Switch");
+    assert_int_equal(st->ops->outbox_add(st, "discovery", mid, fx->c.cfg.gateway_url, body, "user-1", cloud_now_ms()),
+                     WSS_OK);
+    free(body);
+    cloud_fx_start_outbox(fx);
+    json_t *ev = cloud_fx_wait_outbox(fx, mid, "dead", WAIT_MS);
+    assert_event_json(ev, "dead", 1, "SKILL_DISABLED_EXCEPTION");
+    assert_int_equal(cloud_fx_jint(ev, "http_status", -1), 403);
+    json_decref(ev);
+    assert_int_equal(cloud_fx_metric(fx, "wss_cloud_events_retried_total"), 0);
+    free(access);
+    free(refresh);
+}
+
+static int setup_small_events(void **state)
+{
+    json_t *config = json_pack("{s:i}", "max_event_bytes", 512);
+    *state = cloud_fx_new(config);
+    json_decref(config);
+    return 0;
+}
+
+/* An SDAE over the gateway's size limit: 413 once, dead with the code. */
+static void test_413_too_large_dead_at_once(void **state)
+{
+    cloud_fx *fx = *state;
+    cloud_fx_device d;
+    char mid[37];
+    cloud_fx_start_outbox(fx);
+    enqueue_new_device(fx, "OUTBOX-413", &d, mid);
+    json_t *ev = cloud_fx_wait_outbox(fx, mid, "dead", WAIT_MS);
+    assert_event_json(ev, "dead", 1, "REQUEST_ENTITY_TOO_LARGE_EXCEPTION");
+    assert_int_equal(cloud_fx_jint(ev, "http_status", -1), 413);
+    json_decref(ev);
+    assert_int_equal(cloud_fx_metric(fx, "wss_cloud_events_retried_total"), 0);
+    assert_null(cloud_fx_association(fx, d.device_id));
+    cloud_fx_device_free(&d);
+}
+
 static void test_requeue_dead_letter_after_fix(void **state)
 {
     cloud_fx *fx = *state;
@@ -673,6 +725,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_403_skill_disabled_dead_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_413_too_large_dead_at_once, setup_small_events, teardown),
         cmocka_unit_test_setup_teardown(test_503_twice_then_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_500_four_times_dead_after_three_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_429_does_not_spend_the_5xx_budget, setup, teardown),
