@@ -713,8 +713,10 @@ void cloud_outbox_wake(struct cloud_outbox *ob)
 {
     if (!ob)
         return;
-    atomic_store(&ob->woken, 1);
-    curl_multi_wakeup(ob->multi);
+    /* Already woken: the worker has yet to take that wake (it clears the
+     * flag before it claims), and the wake-up sent with it is still pending. */
+    if (!atomic_exchange(&ob->woken, 1))
+        curl_multi_wakeup(ob->multi);
 }
 
 void cloud_outbox_stop(struct cloud_outbox *ob)

@@ -15,6 +15,10 @@
  *     pile up for the next, so a transaction (and its fsync) is shared by as
  *     many binds as there are callers waiting. There is no deliberate delay:
  *     a lone caller pays one commit per bind plus two thread wake-ups.
+ *     The outbox worker's hot writes (claiming due events, recording a
+ *     delivery or a retry) are queued the same way and share the binds'
+ *     transactions and fsyncs, instead of a write turn and a commit each;
+ *     they fall back to the main connection once the committer stops.
  *
  * SQLite allows one writer per database at a time. Rather than let the two
  * connections collide and rely on busy_timeout (SQLite's busy handler polls
@@ -81,9 +85,24 @@ static const char *const cloud_migrations[] = {
     "ALTER TABLE outbox ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0;",
 };
 
-/* One bind() call waiting for its batch; lives on the caller's stack. The
- * strings are the caller's: it sleeps until the committer is done with them. */
+/* What a queued request asks of the committer: a bind, or one of the
+ * outbox's per-event writes (these share the binds' transaction and fsync
+ * rather than taking a write turn and a commit of their own each). */
+typedef enum req_op { REQ_BIND = 0, REQ_DELIVERED, REQ_RETRY, REQ_CLAIM } req_op;
+
+/* One bind() call (or outbox write) waiting for its batch; lives on the
+ * caller's stack. The strings are the caller's: it sleeps until the
+ * committer is done with them. */
 typedef struct bind_req {
+    req_op op;
+    /* REQ_DELIVERED and REQ_RETRY: the event and what to record */
+    long long event_id, next_ms;
+    int attempts, server_errors;
+    const char *last_error;
+    /* REQ_CLAIM: at most max due events leased until next_ms, into items; got of them */
+    cloud_outbox_item *items;
+    int max, got;
+    /* REQ_BIND */
     const char *device_id;
     const char *user_id;
     const char *friendly_name;
@@ -135,7 +154,8 @@ typedef struct sqlite_store {
     /* The committer and its connection with the statements it reuses. */
     sqlite3 *bind_db;
     sqlite3_stmt *bind_begin, *bind_commit, *bind_rollback, *bind_insert, *bind_owner;
-    sqlite3_stmt *bind_savepoint, *bind_release, *bind_undo, *bind_event;
+    sqlite3_stmt *bind_undo, *bind_event;
+    sqlite3_stmt *ob_delivered, *ob_retry, *ob_due, *ob_lease;
     pthread_t committer;
     int committer_started;
 
@@ -150,6 +170,8 @@ typedef struct sqlite_store {
 } sqlite_store;
 
 static sqlite_store *sq(cloud_store *st) { return (sqlite_store *)st; }
+
+static int submit(sqlite_store *s, bind_req *req);
 
 /* ---- locking -------------------------------------------------------------- */
 
@@ -413,6 +435,15 @@ static wss_err item_from_row(sqlite3_stmt *st, cloud_outbox_item *item)
     return WSS_OK;
 }
 
+/* The due events, oldest first. Without statistics the planner prefers
+ * outbox_by_state and sorts every pending event; the partial index reads
+ * only the due ones. */
+#define OUTBOX_DUE_SQL                                                                                                 \
+    "SELECT id, kind, message_id, gateway_url, body, user_id, attempts, server_errors"                                 \
+    " FROM outbox INDEXED BY outbox_due"                                                                               \
+    " WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until_ms <= ?1"                                      \
+    " ORDER BY next_attempt_ms, id LIMIT ?2"
+
 static wss_err sq_outbox_claim(cloud_store *base, long long now_ms, long long lease_ms, int max,
                                cloud_outbox_item *items, int *n)
 {
@@ -423,19 +454,24 @@ static wss_err sq_outbox_claim(cloud_store *base, long long now_ms, long long le
     if (max <= 0)
         return WSS_OK;
 
+    if (s->committer_started) {
+        bind_req req = {.op = REQ_CLAIM,
+                        .now_ms = now_ms,
+                        .next_ms = now_ms + lease_ms,
+                        .max = max,
+                        .items = items,
+                        .rc = WSS_ERR_STORE};
+        if (submit(s, &req)) {
+            *n = req.rc == WSS_OK ? req.got : 0;
+            return req.rc;
+        }
+    }
     write_lock(s);
     int got = 0;
     wss_err rc = begin(s->db);
     sqlite3_stmt *sel = NULL, *upd = NULL;
     if (rc == WSS_OK) {
-        sel = wss_db_prepare(s->db,
-                             "SELECT id, kind, message_id, gateway_url, body, user_id, attempts, server_errors"
-                             /* Without statistics the planner prefers outbox_by_state and sorts
-                              * every pending event; the partial index reads only the due ones. */
-                             " FROM outbox INDEXED BY outbox_due"
-                             " WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until_ms <= ?1"
-                             " ORDER BY next_attempt_ms, id LIMIT ?2",
-                             "ii", now_ms, (long long)max);
+        sel = wss_db_prepare(s->db, OUTBOX_DUE_SQL, "ii", now_ms, (long long)max);
         upd = wss_db_prepare(s->db, "UPDATE outbox SET lease_until_ms = ? WHERE id = ?", "i", now_ms + lease_ms);
         if (!sel || !upd)
             rc = store_failed(s->db, "outbox claim");
@@ -477,6 +513,12 @@ static wss_err sq_outbox_claim(cloud_store *base, long long now_ms, long long le
 static wss_err sq_outbox_delivered(cloud_store *base, long long id, int attempts, long long now_ms)
 {
     sqlite_store *s = sq(base);
+    if (s->committer_started) {
+        bind_req req = {
+            .op = REQ_DELIVERED, .event_id = id, .attempts = attempts, .now_ms = now_ms, .rc = WSS_ERR_STORE};
+        if (submit(s, &req))
+            return req.rc;
+    }
     write_lock(s);
     int changes = wss_db_run(s->db,
                              "UPDATE outbox SET state = 'delivered', attempts = ?, lease_until_ms = 0, updated_ms = ?"
@@ -491,6 +533,17 @@ static wss_err sq_outbox_retry_at(cloud_store *base, long long id, long long nex
                                   const char *last_error)
 {
     sqlite_store *s = sq(base);
+    if (s->committer_started) {
+        bind_req req = {.op = REQ_RETRY,
+                        .event_id = id,
+                        .next_ms = next_ms,
+                        .attempts = attempts,
+                        .server_errors = server_errors,
+                        .last_error = last_error,
+                        .rc = WSS_ERR_STORE};
+        if (submit(s, &req))
+            return req.rc;
+    }
     write_lock(s);
     int changes = wss_db_run(s->db,
                              "UPDATE outbox SET next_attempt_ms = ?, attempts = ?, server_errors = ?, last_error = ?,"
@@ -660,7 +713,7 @@ static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *v)
         sqlite3_bind_null(st, idx);
 }
 
-/* Inserts a request's event (the binding was just made, inside its savepoint). */
+/* Inserts a request's event (the binding was just made by this request). */
 static wss_err bind_event_insert(sqlite_store *s, const bind_req *r)
 {
     sqlite3_stmt *ev = s->bind_event;
@@ -683,16 +736,15 @@ static wss_err bind_event_insert(sqlite_store *s, const bind_req *r)
 }
 
 /* One request inside the committer's open transaction. WSS_ERR_STORE means
- * the transaction itself is in trouble and the whole batch must fail. A
- * request with an event runs inside a savepoint, so that an event refused
- * for its own sake (a message_id already used) takes its binding back with
- * it and leaves the rest of the batch alone. */
+ * the transaction itself is in trouble and the whole batch must fail. An
+ * event refused for its own sake (a message_id already used) takes its
+ * binding back with it (the binding was inserted by this request, so
+ * deleting it again leaves the store as it was) and leaves the rest of the
+ * batch alone; a failed statement undoes its own changes. */
 static wss_err bind_one(sqlite_store *s, bind_req *r)
 {
     sqlite3_stmt *ins = s->bind_insert, *own = s->bind_owner;
     r->created = 0;
-    if (r->event && !step_done(s->bind_savepoint))
-        return store_failed(s->bind_db, "bind savepoint");
     wss_err rc = WSS_OK;
     sqlite3_bind_text(ins, 1, r->device_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(ins, 2, r->user_id, -1, SQLITE_STATIC);
@@ -712,7 +764,10 @@ static wss_err bind_one(sqlite_store *s, bind_req *r)
             return rc;
         if (rc != WSS_OK) {
             r->created = 0;
-            if (!step_done(s->bind_undo))
+            sqlite3_bind_text(s->bind_undo, 1, r->device_id, -1, SQLITE_STATIC);
+            int undone = step_done(s->bind_undo);
+            sqlite3_clear_bindings(s->bind_undo);
+            if (!undone)
                 return store_failed(s->bind_db, "bind undo");
         }
     } else {
@@ -730,8 +785,72 @@ static wss_err bind_one(sqlite_store *s, bind_req *r)
         if (rc == WSS_ERR_STORE)
             return rc;
     }
-    if (r->event && !step_done(s->bind_release))
-        return store_failed(s->bind_db, "bind release");
+    return rc;
+}
+
+/* An outbox write inside the committer's open transaction, as
+ * sq_outbox_delivered and sq_outbox_retry_at run it on the main connection. */
+static wss_err outbox_write_one(sqlite_store *s, bind_req *r)
+{
+    sqlite3_stmt *st;
+    const char *what;
+    if (r->op == REQ_DELIVERED) {
+        st = s->ob_delivered;
+        what = "outbox delivered";
+        sqlite3_bind_int64(st, 1, r->attempts);
+        sqlite3_bind_int64(st, 2, r->now_ms);
+        sqlite3_bind_int64(st, 3, r->event_id);
+    } else {
+        st = s->ob_retry;
+        what = "outbox retry";
+        sqlite3_bind_int64(st, 1, r->next_ms);
+        sqlite3_bind_int64(st, 2, r->attempts);
+        sqlite3_bind_int64(st, 3, r->server_errors);
+        bind_text_or_null(st, 4, r->last_error);
+        sqlite3_bind_int64(st, 5, r->event_id);
+    }
+    int step = sqlite3_step(st);
+    int changes = step == SQLITE_DONE ? sqlite3_changes(s->bind_db) : -1;
+    wss_err rc = changed_one(s->bind_db, changes, what);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+/* An outbox claim inside the committer's open transaction, as
+ * sq_outbox_claim runs it on the main connection. The items are read first
+ * and leased once all of them are in memory. */
+static wss_err outbox_claim_one(sqlite_store *s, bind_req *r)
+{
+    sqlite3_stmt *sel = s->ob_due, *upd = s->ob_lease;
+    wss_err rc = WSS_OK;
+    r->got = 0;
+    sqlite3_bind_int64(sel, 1, r->now_ms);
+    sqlite3_bind_int64(sel, 2, r->max);
+    while (rc == WSS_OK && r->got < r->max) {
+        int step = sqlite3_step(sel);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW)
+            rc = store_failed(s->bind_db, "outbox claim");
+        else if ((rc = item_from_row(sel, &r->items[r->got])) == WSS_OK)
+            r->got++;
+    }
+    sqlite3_reset(sel);
+    sqlite3_clear_bindings(sel);
+    for (int i = 0; rc == WSS_OK && i < r->got; i++) {
+        sqlite3_bind_int64(upd, 1, r->next_ms);
+        sqlite3_bind_int64(upd, 2, r->items[i].id);
+        if (sqlite3_step(upd) != SQLITE_DONE)
+            rc = store_failed(s->bind_db, "outbox lease");
+        sqlite3_reset(upd);
+    }
+    sqlite3_clear_bindings(upd);
+    if (rc != WSS_OK) {
+        for (int i = 0; i < r->got; i++)
+            cloud_outbox_item_free(&r->items[i]);
+        r->got = 0;
+    }
     return rc;
 }
 
@@ -746,7 +865,9 @@ static void bind_batch(sqlite_store *s, bind_req *batch)
     if (!ok)
         store_failed(s->bind_db, "bind begin");
     for (bind_req *r = batch; ok && r; r = r->next) {
-        r->rc = bind_one(s, r);
+        r->rc = r->op == REQ_BIND    ? bind_one(s, r)
+                : r->op == REQ_CLAIM ? outbox_claim_one(s, r)
+                                     : outbox_write_one(s, r);
         ok = r->rc != WSS_ERR_STORE;
     }
     if (ok) {
@@ -760,6 +881,10 @@ static void bind_batch(sqlite_store *s, bind_req *batch)
 
     if (!ok)
         for (bind_req *r = batch; r; r = r->next) {
+            if (r->op == REQ_CLAIM && r->rc == WSS_OK)
+                for (int i = 0; i < r->got; i++)
+                    cloud_outbox_item_free(&r->items[i]);
+            r->got = 0;
             r->rc = WSS_ERR_STORE;
             r->created = 0;
         }
@@ -777,10 +902,11 @@ static void *committer_main(void *arg)
 
         /* Take up to BIND_BATCH_MAX requests off the queue. */
         bind_req *batch = s->q_head, *last = batch;
-        size_t n = 1;
+        size_t n = 1, binds = batch->op == REQ_BIND;
         while (n < BIND_BATCH_MAX && last->next) {
             last = last->next;
             n++;
+            binds += last->op == REQ_BIND;
         }
         s->q_head = last->next;
         if (!s->q_head)
@@ -794,8 +920,9 @@ static void *committer_main(void *arg)
 
         /* Counted before anyone is woken, so a caller that returned sees its bind counted. */
         pthread_mutex_lock(&s->q_lock);
-        s->stats.binds += n;
-        s->stats.bind_transactions++;
+        s->stats.binds += binds;
+        if (binds)
+            s->stats.bind_transactions++;
         pthread_mutex_unlock(&s->q_lock);
 
         /* A caller may return (and its request vanish) as soon as its
@@ -820,6 +947,39 @@ static int event_valid(const cloud_outbox_event *e)
            fits(e->message_id, MEMBER_SIZE(cloud_outbox_item, message_id)) && fits(e->gateway_url, URL_SIZE) && e->body;
 }
 
+/* Queues req for the committer and sleeps until it is done. 0 when the
+ * store is stopping and nothing was queued. */
+static int submit(sqlite_store *s, bind_req *req)
+{
+    pthread_mutex_init(&req->m, NULL);
+    pthread_cond_init(&req->wake, NULL);
+
+    pthread_mutex_lock(&s->q_lock);
+    while (s->q_len >= BIND_QUEUE_MAX && !s->stopping)
+        pthread_cond_wait(&s->q_space, &s->q_lock);
+    int queued = !s->stopping;
+    if (queued) {
+        if (s->q_tail)
+            s->q_tail->next = req;
+        else
+            s->q_head = req;
+        s->q_tail = req;
+        s->q_len++;
+        pthread_cond_signal(&s->q_work);
+    }
+    pthread_mutex_unlock(&s->q_lock);
+
+    if (queued) {
+        pthread_mutex_lock(&req->m);
+        while (!req->done)
+            pthread_cond_wait(&req->wake, &req->m);
+        pthread_mutex_unlock(&req->m);
+    }
+    pthread_cond_destroy(&req->wake);
+    pthread_mutex_destroy(&req->m);
+    return queued;
+}
+
 static wss_err sq_bind(cloud_store *base, const char *device_id, const char *user_id, const char *friendly_name,
                        const cloud_outbox_event *on_create, long long now_ms, int *created)
 {
@@ -835,32 +995,7 @@ static wss_err sq_bind(cloud_store *base, const char *device_id, const char *use
                     .event = on_create,
                     .now_ms = now_ms,
                     .rc = WSS_ERR_STORE};
-    pthread_mutex_init(&req.m, NULL);
-    pthread_cond_init(&req.wake, NULL);
-
-    pthread_mutex_lock(&s->q_lock);
-    while (s->q_len >= BIND_QUEUE_MAX && !s->stopping)
-        pthread_cond_wait(&s->q_space, &s->q_lock);
-    int queued = !s->stopping;
-    if (queued) {
-        if (s->q_tail)
-            s->q_tail->next = &req;
-        else
-            s->q_head = &req;
-        s->q_tail = &req;
-        s->q_len++;
-        pthread_cond_signal(&s->q_work);
-    }
-    pthread_mutex_unlock(&s->q_lock);
-
-    if (queued) {
-        pthread_mutex_lock(&req.m);
-        while (!req.done)
-            pthread_cond_wait(&req.wake, &req.m);
-        pthread_mutex_unlock(&req.m);
-    }
-    pthread_cond_destroy(&req.wake);
-    pthread_mutex_destroy(&req.m);
+    submit(s, &req);
 
     if (created)
         *created = req.created;
@@ -1006,10 +1141,12 @@ static void destroy(sqlite_store *s)
     sqlite3_finalize(s->bind_rollback);
     sqlite3_finalize(s->bind_insert);
     sqlite3_finalize(s->bind_owner);
-    sqlite3_finalize(s->bind_savepoint);
-    sqlite3_finalize(s->bind_release);
     sqlite3_finalize(s->bind_undo);
     sqlite3_finalize(s->bind_event);
+    sqlite3_finalize(s->ob_delivered);
+    sqlite3_finalize(s->ob_retry);
+    sqlite3_finalize(s->ob_due);
+    sqlite3_finalize(s->ob_lease);
     sqlite3_close(s->bind_db);
     sqlite3_close(s->db);
     pthread_cond_destroy(&s->q_space);
@@ -1075,13 +1212,19 @@ static wss_err prepare_committer(sqlite_store *s, char *err, size_t errlen)
                     " WHERE EXISTS (SELECT 1 FROM reports WHERE device_id = ?1)"
                     " AND EXISTS (SELECT 1 FROM users WHERE user_id = ?2) ON CONFLICT (device_id) DO NOTHING") &&
         prepare_one(db, &s->bind_owner, "SELECT user_id FROM bindings WHERE device_id = ?") &&
-        prepare_one(db, &s->bind_savepoint, "SAVEPOINT bind_one") &&
-        prepare_one(db, &s->bind_release, "RELEASE bind_one") &&
-        prepare_one(db, &s->bind_undo, "ROLLBACK TO bind_one") &&
+        prepare_one(db, &s->bind_undo, "DELETE FROM bindings WHERE device_id = ?") &&
         prepare_one(db, &s->bind_event,
                     "INSERT INTO outbox (kind, message_id, gateway_url, body, user_id, state, attempts,"
                     " next_attempt_ms, lease_until_ms, created_ms, updated_ms)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, 0, ?6, ?6)"))
+                    " VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, 0, ?6, ?6)") &&
+        prepare_one(db, &s->ob_delivered,
+                    "UPDATE outbox SET state = 'delivered', attempts = ?, lease_until_ms = 0, updated_ms = ?"
+                    " WHERE id = ?") &&
+        prepare_one(db, &s->ob_retry,
+                    "UPDATE outbox SET next_attempt_ms = ?, attempts = ?, server_errors = ?, last_error = ?,"
+                    " lease_until_ms = 0 WHERE id = ? AND state = 'pending'") &&
+        prepare_one(db, &s->ob_due, OUTBOX_DUE_SQL) &&
+        prepare_one(db, &s->ob_lease, "UPDATE outbox SET lease_until_ms = ? WHERE id = ?"))
         return WSS_OK;
     snprintf(err, errlen, "cannot prepare the bind statements: %s", sqlite3_errmsg(db));
     return WSS_ERR_STORE;
@@ -1105,6 +1248,12 @@ static wss_err open_reader(reader *r, const char *path, char *err, size_t errlen
     return WSS_OK;
 }
 
+/* SQLite's memory statistics put every allocation of every connection behind
+ * one global mutex; nothing here reads them. Only possible before SQLite is
+ * first used in the process (else SQLite refuses and keeps counting). */
+static pthread_once_t memstatus_once = PTHREAD_ONCE_INIT;
+static void memstatus_off(void) { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 wss_err cloud_store_open_sqlite(const char *path, cloud_store **out, char *err, size_t errlen)
 {
     if (!path || !out)
@@ -1125,6 +1274,7 @@ wss_err cloud_store_open_sqlite(const char *path, cloud_store **out, char *err, 
     pthread_cond_init(&s->q_work, NULL);
     pthread_cond_init(&s->q_space, NULL);
 
+    pthread_once(&memstatus_once, memstatus_off);
     size_t nmigrations = sizeof cloud_migrations / sizeof *cloud_migrations;
     wss_err rc = wss_db_open(path, cloud_migrations, nmigrations, &s->db, err, errlen);
     if (rc == WSS_OK)
