@@ -452,14 +452,12 @@ int e2e_sim_log_contains(const e2e_sim *s, const char *text)
     return found;
 }
 
-int e2e_sim_stop_status(e2e_sim *s)
+/* Sends SIGTERM and waits up to timeout_ms; returns the exit status as
+ * waitpid() gave it, or -1 when the process had to be killed. */
+static int terminate(pid_t pid, long long timeout_ms)
 {
-    if (s->pid <= 0)
-        return 0;
-    pid_t pid = s->pid;
-    s->pid = 0;
     kill(pid, SIGTERM);
-    long long deadline = e2e_mono_ms() + STOP_DEADLINE_MS;
+    long long deadline = e2e_mono_ms() + timeout_ms;
     int status = 0;
     for (;;) {
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -474,6 +472,15 @@ int e2e_sim_stop_status(e2e_sim *s)
         }
         e2e_sleep_ms(10);
     }
+}
+
+int e2e_sim_stop_status(e2e_sim *s)
+{
+    if (s->pid <= 0)
+        return 0;
+    pid_t pid = s->pid;
+    s->pid = 0;
+    return terminate(pid, STOP_DEADLINE_MS);
 }
 
 void e2e_sim_stop(e2e_sim *s)
@@ -1062,22 +1069,7 @@ int e2e_cloud_stop_status(e2e_cloud *c, long timeout_ms)
         return 0;
     pid_t pid = c->pid;
     c->pid = 0;
-    kill(pid, SIGTERM);
-    long long deadline = e2e_mono_ms() + timeout_ms;
-    int status = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return status;
-        if (r < 0)
-            return -1;
-        if (e2e_mono_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        e2e_sleep_ms(10);
-    }
+    return terminate(pid, timeout_ms);
 }
 
 void e2e_cloud_stop(e2e_cloud *c)

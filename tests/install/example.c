@@ -21,5 +21,14 @@ int main(int argc, char **argv)
     }
     printf("%s\n", wss_sim_base_url(sim));
     wss_sim_stop(sim);
+    /* The emulator must have described itself; fail loudly when it did not. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/credentials.json", argv[1]);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "example: FAIL: %s was not written\n", path);
+        return 1;
+    }
+    fclose(f);
     return 0;
 }
