@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cloud/internal.h"
-#include "common/file.h"
+#include "common/json.h"
 
 #define CONFIG_MAX_BYTES (1024u * 1024u)
 
@@ -152,21 +152,9 @@ static int complete(cloud_config *cfg, char *err, size_t errlen)
 
 wss_err cloud_config_load(const char *path, cloud_config *cfg, char *err, size_t errlen)
 {
-    char *text = NULL;
-    wss_err rc = wss_read_file(path, CONFIG_MAX_BYTES, &text, NULL);
-    if (rc != WSS_OK) {
-        snprintf(err, errlen, "cannot read configuration %s: %s", path, wss_strerror(rc));
+    json_t *root = wss_json_load_object_file(path, CONFIG_MAX_BYTES, err, errlen);
+    if (!root)
         return WSS_ERR_CONFIG;
-    }
-    json_error_t jerr;
-    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
-    if (!json_is_object(root)) {
-        snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
-                 root ? "the configuration must be a JSON object" : jerr.text);
-        json_decref(root);
-        return WSS_ERR_CONFIG;
-    }
     int bad = load_values(root, cfg, err, errlen) || complete(cfg, err, errlen);
     json_decref(root);
     return bad ? WSS_ERR_CONFIG : WSS_OK;

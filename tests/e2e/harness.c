@@ -474,6 +474,17 @@ static int terminate(pid_t pid, long long timeout_ms)
     }
 }
 
+/* Kills pid with SIGKILL, as a crash would, and asserts it died of it. */
+static void kill_and_reap(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    int status;
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
 int e2e_sim_stop_status(e2e_sim *s)
 {
     if (s->pid <= 0)
@@ -494,12 +505,7 @@ void e2e_sim_stop(e2e_sim *s)
 
 void e2e_sim_kill(e2e_sim *s)
 {
-    if (s->pid <= 0)
-        return;
-    int status;
-    kill(s->pid, SIGKILL);
-    assert_int_equal(waitpid(s->pid, &status, 0), s->pid);
-    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    kill_and_reap(s->pid);
     s->pid = 0;
 }
 
@@ -1083,12 +1089,7 @@ void e2e_cloud_stop(e2e_cloud *c)
 
 void e2e_cloud_kill(e2e_cloud *c)
 {
-    if (c->pid <= 0)
-        return;
-    int status;
-    kill(c->pid, SIGKILL);
-    assert_int_equal(waitpid(c->pid, &status, 0), c->pid);
-    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    kill_and_reap(c->pid);
     c->pid = 0;
 }
 
