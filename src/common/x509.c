@@ -292,11 +292,39 @@ static int has_private(const wss_crypto_key *key)
     return ok;
 }
 
-static wss_err check_issue_args(const wss_crypto_key *ca_key, const char *ca_cert_pem,
-                                const wss_crypto_key *subject_key, const char *cn, const char *serial_number, int days,
-                                char *err, size_t errlen)
+/* serialNumber text for the named variant: printable ASCII of the right length. */
+static int serial_ascii_valid(const char *s)
 {
-    int cn_ok = cn_valid(cn), serial_ok = !serial_number || !*serial_number || serial_valid(serial_number);
+    size_t n = s ? strlen(s) : 0;
+    if (n < 1 || n > WSS_X509_SERIAL_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x20 || s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* The PrintableString set of X.680: letters, digits, space and '()+,-./:=?. */
+static int printable_string(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr(" '()+,-./:=?", *s)))
+            return 0;
+    return 1;
+}
+
+static int present(const char *s) { return s && *s; }
+
+/* Checks the issuing arguments; serial_any_ascii selects the named variant's
+ * wider serialNumber rule. */
+static wss_err check_issue_args(const wss_crypto_key *ca_key, const char *ca_cert_pem,
+                                const wss_crypto_key *subject_key, const wss_x509_name *name, int serial_any_ascii,
+                                int days, char *err, size_t errlen)
+{
+    int cn_ok = cn_valid(name->cn), org_ok = !present(name->organization) || cn_valid(name->organization);
+    int serial_ok = !present(name->serial_number) ||
+                    (serial_any_ascii ? serial_ascii_valid(name->serial_number) : serial_valid(name->serial_number));
     ERR_clear_error();
     if (!ca_key || !ca_cert_pem || !subject_key)
         wss_crypto_set_err(err, errlen, "the CA key, CA certificate and subject key are all required");
@@ -304,6 +332,11 @@ static wss_err check_issue_args(const wss_crypto_key *ca_key, const char *ca_cer
         wss_crypto_set_err(err, errlen, "the CA key has no private half");
     else if (!cn_ok)
         wss_crypto_set_err(err, errlen, "the subject CN must be 1 to %d characters of UTF-8", WSS_X509_CN_MAX);
+    else if (!org_ok)
+        wss_crypto_set_err(err, errlen, "the subject O must be 1 to %d characters of UTF-8", WSS_X509_CN_MAX);
+    else if (!serial_ok && serial_any_ascii)
+        wss_crypto_set_err(err, errlen, "the serial number must be 1 to %d printable ASCII characters",
+                           WSS_X509_SERIAL_MAX);
     else if (!serial_ok)
         wss_crypto_set_err(
             err, errlen, "the serial number must be 1 to %d printable characters (letters, digits, space, '()+,-./:=?)",
@@ -315,17 +348,32 @@ static wss_err check_issue_args(const wss_crypto_key *ca_key, const char *ca_cer
     return WSS_ERR_INVALID;
 }
 
-wss_err wss_x509_issue_client(const wss_crypto_key *ca_key, const char *ca_cert_pem, const wss_crypto_key *subject_key,
-                              const char *cn, const char *serial_number, int days, char **cert_pem_out, char *err,
-                              size_t errlen)
+/* Adds O and serialNumber (when given) after the CN already set. 1 on success. */
+static int add_name_extras(X509 *c, const wss_x509_name *n)
+{
+    X509_NAME *name = X509_get_subject_name(c);
+    if (present(n->organization) && X509_NAME_add_entry_by_NID(name, NID_organizationName, MBSTRING_UTF8,
+                                                               (const unsigned char *)n->organization, -1, -1, 0) != 1)
+        return 0;
+    if (!present(n->serial_number))
+        return 1;
+    /* A type without MBSTRING_FLAG stores the bytes as given, with that tag. */
+    int type = printable_string(n->serial_number) ? V_ASN1_PRINTABLESTRING : V_ASN1_UTF8STRING;
+    return X509_NAME_add_entry_by_NID(name, NID_serialNumber, type, (const unsigned char *)n->serial_number, -1, -1,
+                                      0) == 1;
+}
+
+static wss_err issue_client(const wss_crypto_key *ca_key, const char *ca_cert_pem, const wss_crypto_key *subject_key,
+                            const wss_x509_name *subject, int serial_any_ascii, int days, char **cert_pem_out,
+                            char *err, size_t errlen)
 {
     wss_crypto_set_err(err, errlen, "%s", "");
-    if (!cert_pem_out) {
-        wss_crypto_set_err(err, errlen, "no place for the certificate");
+    if (!cert_pem_out || !subject) {
+        wss_crypto_set_err(err, errlen, "no place for the certificate, or no subject");
         return WSS_ERR_INVALID;
     }
     *cert_pem_out = NULL;
-    wss_err rc = check_issue_args(ca_key, ca_cert_pem, subject_key, cn, serial_number, days, err, errlen);
+    wss_err rc = check_issue_args(ca_key, ca_cert_pem, subject_key, subject, serial_any_ascii, days, err, errlen);
     if (rc != WSS_OK)
         return rc;
     X509 *ca = first_cert(ca_cert_pem, CHAIN_TEXT_MAX);
@@ -343,11 +391,7 @@ wss_err wss_x509_issue_client(const wss_crypto_key *ca_key, const char *ca_cert_
     else {
         rc = WSS_ERR_CRYPTO;
         c = wss_x509_new_leaf(wss_key_evp(subject_key), ca, days);
-        X509_NAME *name = c ? X509_get_subject_name(c) : NULL;
-        int ok = name && wss_x509_set_subject_cn(c, cn) &&
-                 (!serial_number || !*serial_number ||
-                  X509_NAME_add_entry_by_NID(name, NID_serialNumber, MBSTRING_ASC, (const unsigned char *)serial_number,
-                                             -1, -1, 0) == 1) &&
+        int ok = c && wss_x509_set_subject_cn(c, subject->cn) && add_name_extras(c, subject) &&
                  wss_x509_add_ext(c, ca, NID_ext_key_usage, "clientAuth") &&
                  X509_sign(c, wss_key_evp(ca_key), EVP_sha256()) > 0;
         pem = ok ? wss_x509_to_pem(c) : NULL;
@@ -361,6 +405,82 @@ wss_err wss_x509_issue_client(const wss_crypto_key *ca_key, const char *ca_cert_
     X509_free(ca);
     *cert_pem_out = pem;
     return rc;
+}
+
+wss_err wss_x509_issue_client(const wss_crypto_key *ca_key, const char *ca_cert_pem, const wss_crypto_key *subject_key,
+                              const char *cn, const char *serial_number, int days, char **cert_pem_out, char *err,
+                              size_t errlen)
+{
+    wss_x509_name name = {.cn = cn, .serial_number = serial_number};
+    return issue_client(ca_key, ca_cert_pem, subject_key, &name, 0, days, cert_pem_out, err, errlen);
+}
+
+wss_err wss_x509_issue_client_named(const wss_crypto_key *ca_key, const char *ca_cert_pem,
+                                    const wss_crypto_key *subject_key, const wss_x509_name *subject, int days,
+                                    char **cert_pem_out, char *err, size_t errlen)
+{
+    return issue_client(ca_key, ca_cert_pem, subject_key, subject, 1, days, cert_pem_out, err, errlen);
+}
+
+/* The self-signed CA of wss_x509_make_ca_named; NULL on failure. */
+static X509 *named_ca(EVP_PKEY *key, const wss_x509_name *subject, int pathlen, int days)
+{
+    char bc[48];
+    snprintf(bc, sizeof bc, "critical,CA:TRUE,pathlen:%d", pathlen);
+    X509 *c = key ? new_cert(key, days) : NULL;
+    if (!c || !wss_x509_set_subject_cn(c, subject->cn) || !add_name_extras(c, subject) ||
+        X509_set_issuer_name(c, X509_get_subject_name(c)) != 1 || !wss_x509_add_ext(c, c, NID_basic_constraints, bc) ||
+        !wss_x509_add_ext(c, c, NID_key_usage, "critical,keyCertSign") ||
+        !wss_x509_add_ext(c, c, NID_subject_key_identifier, "hash") || X509_sign(c, key, EVP_sha256()) <= 0) {
+        X509_free(c);
+        ERR_clear_error();
+        return NULL;
+    }
+    return c;
+}
+
+wss_err wss_x509_make_ca_named(const wss_x509_name *subject, int pathlen, int days, wss_crypto_key **key_out,
+                               char **cert_pem_out, char *err, size_t errlen)
+{
+    wss_crypto_set_err(err, errlen, "%s", "");
+    if (key_out)
+        *key_out = NULL;
+    if (cert_pem_out)
+        *cert_pem_out = NULL;
+    if (!key_out || !cert_pem_out || !subject) {
+        wss_crypto_set_err(err, errlen, "no subject, or no place for the CA key and certificate");
+        return WSS_ERR_INVALID;
+    }
+    int cn_ok = cn_valid(subject->cn), org_ok = !present(subject->organization) || cn_valid(subject->organization);
+    int serial_ok = !present(subject->serial_number) || serial_ascii_valid(subject->serial_number);
+    ERR_clear_error();
+    if (!cn_ok || !org_ok) {
+        wss_crypto_set_err(err, errlen, "the CA's CN and O must be 1 to %d characters of UTF-8", WSS_X509_CN_MAX);
+        return WSS_ERR_INVALID;
+    }
+    if (!serial_ok) {
+        wss_crypto_set_err(err, errlen, "the CA's serial number must be 1 to %d printable ASCII characters",
+                           WSS_X509_SERIAL_MAX);
+        return WSS_ERR_INVALID;
+    }
+    if (pathlen < 0 || pathlen > 8 || !days_valid(days)) {
+        wss_crypto_set_err(err, errlen, "the path length must be 0 to 8 and the lifetime 0 to %d days",
+                           WSS_X509_DAYS_MAX);
+        return WSS_ERR_INVALID;
+    }
+    wss_crypto_key *key = NULL;
+    wss_err rc = wss_key_generate(&key);
+    X509 *cert = rc == WSS_OK ? named_ca(wss_key_evp(key), subject, pathlen, days) : NULL;
+    char *pem = cert ? wss_x509_to_pem(cert) : NULL;
+    X509_free(cert);
+    if (!pem) {
+        wss_key_free(key);
+        wss_crypto_set_err(err, errlen, "cannot create the CA certificate");
+        return rc == WSS_ERR_NOMEM ? rc : WSS_ERR_CRYPTO;
+    }
+    *key_out = key;
+    *cert_pem_out = pem;
+    return WSS_OK;
 }
 
 wss_err wss_x509_verify_chain(const char *chain_pem, const char *ca_pem, char *subject_cn, size_t cnlen, char *err,

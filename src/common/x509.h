@@ -55,6 +55,34 @@ wss_err wss_x509_issue_client(const wss_crypto_key *ca_key, const char *ca_cert_
                               const char *cn, const char *serial_number, int days, char **cert_pem_out, char *err,
                               size_t errlen);
 
+/* The subject of a certificate made by wss_x509_make_ca_named or
+ * wss_x509_issue_client_named. cn is required: 1 to WSS_X509_CN_MAX
+ * characters of UTF-8. organization (O, the same rule) and serial_number are
+ * left out when NULL or "". serial_number is 1 to WSS_X509_SERIAL_MAX
+ * characters of printable ASCII (space to '~'); it is encoded as a
+ * PrintableString when every character belongs to that set (letters, digits,
+ * space and '()+,-./:=?), else as a UTF8String, because device serial numbers
+ * may hold characters PrintableString lacks (_ # ; @ &). Readers here take
+ * either (wss_x509_subject). */
+typedef struct wss_x509_name {
+    const char *cn;
+    const char *organization;
+    const char *serial_number;
+} wss_x509_name;
+
+/* Like wss_x509_make_ca, with subject `subject` (issuer the same), critical
+ * basicConstraints CA:TRUE with pathLenConstraint `pathlen` (0 to 8; 0 means
+ * it signs end-entity certificates only), critical keyUsage keyCertSign
+ * alone, a subject key identifier. Bad arguments are WSS_ERR_INVALID. */
+wss_err wss_x509_make_ca_named(const wss_x509_name *subject, int pathlen, int days, wss_crypto_key **key_out,
+                               char **cert_pem_out, char *err, size_t errlen);
+
+/* Like wss_x509_issue_client, with subject `subject` (see wss_x509_name for
+ * the attributes and their encodings); everything else is the same. */
+wss_err wss_x509_issue_client_named(const wss_crypto_key *ca_key, const char *ca_cert_pem,
+                                    const wss_crypto_key *subject_key, const wss_x509_name *subject, int days,
+                                    char **cert_pem_out, char *err, size_t errlen);
+
 /* Verifies chain_pem (the leaf certificate first, then any intermediates, as
  * a TLS client sends them) against the CA certificates of ca_pem, now, for
  * TLS client authentication: every certificate time-valid, each signed by the
