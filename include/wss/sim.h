@@ -2,7 +2,8 @@
  *
  * One call starts the whole emulator in background threads: Login with
  * Amazon (/auth/o2/token), the Alexa event gateway (/v3/events), directive
- * dispatch to skill endpoints, and the control API (/control/v1/...). State
+ * dispatch to skill endpoints, the control API (/control/v1/...) and, on a
+ * listener of its own, the Device Setup Service (/api/v1/..., docs/dss.md). State
  * lives in SQLite under a state directory, so stopping and starting again with
  * the same directory continues where it stopped. */
 #ifndef WSS_SIM_H
@@ -19,6 +20,8 @@ typedef struct wss_sim_options {
     const char *listen;      /* "HOST:PORT"; port 0 picks a free one; NULL means "127.0.0.1:8443" */
     const char *config_path; /* JSON configuration (docs/sim.md); NULL for the defaults */
     int plain_http;          /* serve plain HTTP instead of HTTPS with the local CA */
+    const char *dss_listen;  /* the Device Setup Service's "HOST:PORT" (always HTTPS with client
+                              * certificates); NULL means the host of listen on a free port */
 } wss_sim_options;
 
 /* Starts the emulator. On failure err holds a one-line reason. When it

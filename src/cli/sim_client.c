@@ -398,7 +398,11 @@ static int fault_add(args *a)
     const char *rate = opt(a, "rate"), *schedule = opt(a, "schedule");
     if (rate && schedule)
         return failf(a, CLI_USAGE, "give --rate or --schedule, not both");
-    json_t *body = json_pack("{s:s?, s:s?}", "route", opt(a, "route"), "client", opt(a, "client"));
+    const char *action = opt(a, "action");
+    if (action && strcmp(action, "drop") && strcmp(action, "bad_signature"))
+        return failf(a, CLI_USAGE, "--action must be drop or bad_signature");
+    json_t *body =
+        json_pack("{s:s?, s:s?, s:s?}", "route", opt(a, "route"), "client", opt(a, "client"), "action", action);
     if (!int_opt(a, body, "status", "status", 0, 999) || !int_opt(a, body, "latency-ms", "latency_ms", 0, LLONG_MAX) ||
         !int_opt(a, body, "retry-after-s", "retry_after_s", 0, LLONG_MAX)) {
         json_decref(body);
@@ -494,6 +498,130 @@ static int events(args *a)
     return call(a, "GET", path, NULL);
 }
 
+/* --- the Device Setup Service: provisioners, the control log, sessions --- */
+
+static int bool_opt(args *a, json_t *body, const char *name)
+{
+    const char *v = opt(a, name);
+    if (!v)
+        return 1;
+    if (strcmp(v, "true") && strcmp(v, "false")) {
+        failf(a, CLI_USAGE, "--%s must be true or false", name);
+        return 0;
+    }
+    json_object_set_new(body, name, json_boolean(strcmp(v, "true") == 0));
+    return 1;
+}
+
+static int band_ok(args *a)
+{
+    const char *band = opt(a, "band");
+    if (band && strcmp(band, "2.4") && strcmp(band, "5") && strcmp(band, "dual")) {
+        failf(a, CLI_USAGE, "--band must be 2.4, 5 or dual");
+        return 0;
+    }
+    return 1;
+}
+
+static int provisioner_add(args *a)
+{
+    if (!band_ok(a))
+        return CLI_USAGE;
+    json_t *body = json_pack("{s:s, s:s}", "provisioner_id", opt(a, "id"), "customer_id", opt(a, "customer"));
+    if (opt(a, "band"))
+        json_object_set_new(body, "band", json_string(opt(a, "band")));
+    if (!bool_opt(a, body, "online")) {
+        json_decref(body);
+        return CLI_USAGE;
+    }
+    return call(a, "POST", "/provisioners", body);
+}
+
+static int provisioner_set(args *a)
+{
+    if (!band_ok(a))
+        return CLI_USAGE;
+    json_t *body = json_object();
+    char path[PATH_MAX_LEN] = "";
+    if (opt(a, "band"))
+        json_object_set_new(body, "band", json_string(opt(a, "band")));
+    if (!bool_opt(a, body, "online")) {
+        json_decref(body);
+        return CLI_USAGE;
+    }
+    if (!path_add(path, "/provisioners/", a->pos[0])) {
+        json_decref(body);
+        return bad_path(a);
+    }
+    return call(a, "PATCH", path, body);
+}
+
+static int provisioner_list(args *a) { return call(a, "GET", "/provisioners", NULL); }
+
+static int provisioner_probe(args *a)
+{
+    char path[PATH_MAX_LEN] = "";
+    if (!path_add(path, "/provisioners/", a->pos[0]) || !path_add(path, "/probe", NULL))
+        return bad_path(a);
+    return call(a, "POST", path, json_pack("{s:s}", "ssid", opt(a, "ssid")));
+}
+
+#define CONTROL_LOG_MAX (1024u * 1024u)
+
+static int device_import(args *a)
+{
+    char *text = NULL;
+    size_t len = 0;
+    wss_err rc = wss_read_file(a->pos[0], CONTROL_LOG_MAX, &text, &len);
+    if (rc != WSS_OK)
+        return failf(a, CLI_FAILED, "cannot read %s: %s", a->pos[0], wss_strerror(rc));
+    sim_client c;
+    char err[1024];
+    if (sim_client_load(&c, a->state, 0, err, sizeof err) != WSS_OK) {
+        free(text);
+        return failf(a, CLI_FAILED, "%s (start one with: wss sim --state %s)", err, a->state);
+    }
+    wss_httpc_response resp;
+    int status = sim_client_post(&c, "/control/v1/devices/import", c.control_token, "application/x-ndjson", text, len,
+                                 &resp, err, sizeof err);
+    free(text);
+    int code = CLI_OK;
+    if (status < 0)
+        code = failf(a, CLI_FAILED, "%s (is `wss sim --state %s` running?)", err, a->state);
+    else {
+        json_t *answer = resp.body_len ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
+        if (status >= 400)
+            code = failf(a, CLI_FAILED, "%s",
+                         json_string_value(json_object_get(answer, "error"))
+                             ? json_string_value(json_object_get(answer, "error"))
+                             : "the import failed");
+        else
+            print_json(answer);
+        json_decref(answer);
+        wss_httpc_response_free(&resp);
+    }
+    sim_client_free(&c);
+    return code;
+}
+
+static int dss_sessions(args *a)
+{
+    char path[PATH_MAX_LEN] = "/dss/sessions";
+    if (!query_add(path, "dsn", opt(a, "dsn")))
+        return bad_path(a);
+    return call(a, "GET", path, NULL);
+}
+
+static int dss_session(args *a)
+{
+    char path[PATH_MAX_LEN] = "";
+    if (!path_add(path, "/dss/sessions/", a->pos[0]))
+        return bad_path(a);
+    return call(a, "GET", path, NULL);
+}
+
+static int dss_public_key(args *a) { return call(a, "GET", "/dss/public-key", NULL); }
+
 /* --- the verb table --- */
 
 static const verb verbs[] = {
@@ -540,6 +668,61 @@ static const verb verbs[] = {
      "                        only its public half is sent\n"
      "  --product-index PID   the product's index (optional)\n"},
     {"device list", {NULL}, 0, 0, device_list, "device list", "list registered devices and their buyers", ""},
+    {"device import",
+     {NULL},
+     1,
+     1,
+     device_import,
+     "device import FILE",
+     "register every device of a control log at once (all or nothing)",
+     "  FILE           JSON lines, one {\"dsn\", \"product_index\", \"public_key\"} per device\n"
+     "                 (public_key: base64 DER SubjectPublicKeyInfo or PEM); an error names its line\n"},
+    {"provisioner add",
+     {"id=", "customer=", "online=", "band=", NULL},
+     0,
+     0,
+     provisioner_add,
+     "provisioner add --id ID --customer ID [--online true|false] [--band 2.4|5|dual]",
+     "put a simulated provisioner (an Echo) in a customer's home",
+     "  --id ID        the provisioner's id (the X-Openwss-Provisioner its proxy sends)\n"
+     "  --customer ID  the customer whose home it is in\n"
+     "  --online B     true or false (default true)\n"
+     "  --band B       2.4, 5 or dual (default dual); a 5 GHz-only provisioner serves no device\n"},
+    {"provisioner set",
+     {"online=", "band=", NULL},
+     1,
+     1,
+     provisioner_set,
+     "provisioner set ID [--online true|false] [--band 2.4|5|dual]",
+     "take a provisioner offline or online, or change its band",
+     "  --online B     true or false\n"
+     "  --band B       2.4, 5 or dual\n"},
+    {"provisioner list", {NULL}, 0, 0, provisioner_list, "provisioner list", "list the simulated provisioners", ""},
+    {"provisioner probe",
+     {"ssid=", NULL},
+     1,
+     1,
+     provisioner_probe,
+     "provisioner probe ID --ssid SSID",
+     "probe a computed setup network: the device and passphrase it names",
+     "  --ssid SSID    the probed network's name\n"},
+    {"dss sessions",
+     {"dsn=", NULL},
+     0,
+     0,
+     dss_sessions,
+     "dss sessions [--dsn DSN]",
+     "the Device Setup Service's provisioning sessions",
+     "  --dsn DSN      only this device's\n"},
+    {"dss session",
+     {NULL},
+     1,
+     1,
+     dss_session,
+     "dss session SESSION_ID",
+     "one DSS session: calls (with TLS details), scans, credentials, refusals",
+     ""},
+    {"dss public-key", {NULL}, 0, 0, dss_public_key, "dss public-key", "the DSS public key (DSS.PublicKey)", ""},
     {"purchase",
      {"dsn=", "customer=", NULL},
      0,
@@ -600,16 +783,20 @@ static const verb verbs[] = {
      "  --since-ms N   from this time on the emulator's clock (ms since 1970)\n"
      "  --until-ms N   before this time\n"},
     {"fault add",
-     {"route=", "client=", "status=", "rate=", "schedule=", "latency-ms=", "retry-after-s=", NULL},
+     {"route=", "client=", "status=", "rate=", "schedule=", "latency-ms=", "retry-after-s=", "action=", NULL},
      0,
      0,
      fault_add,
-     "fault add [--route lwa|events|*] [--client ID|*] [--status 0|429|500|503] [--rate R | --schedule LIST]"
-     " [--latency-ms N] [--retry-after-s N]",
+     "fault add [--route lwa|events|dss|dss.OPERATION|*] [--client ID|*] [--status 0|429|500|503]"
+     " [--action drop|bad_signature] [--rate R | --schedule LIST] [--latency-ms N] [--retry-after-s N]",
      "inject failures or latency",
-     "  --route R          lwa, events or * (default *)\n"
-     "  --client ID        an LWA client id, or * (default *)\n"
+     "  --route R          lwa, events, dss (every DSS operation), dss.OPERATION\n"
+     "                     (e.g. dss.report) or * (default *)\n"
+     "  --client ID        an LWA client id (a device's DSN on the DSS), or * (default *)\n"
      "  --status S         the status to fail with: 429, 500 or 503 (0: only delay)\n"
+     "  --action A         DSS routes only, instead of a status: drop (close the connection\n"
+     "                     unanswered) or bad_signature (sign other bytes); --schedule then\n"
+     "                     takes 1 (act) and 0 (let through)\n"
      "  --rate R           the fraction of matching requests to fail, 0..1; --status alone fails all\n"
      "  --schedule LIST    one status per matching request, e.g. 503,503,0; then the rule is spent\n"
      "  --latency-ms N     delay every matching request by N ms\n"
@@ -671,7 +858,7 @@ void cli_sim_client_usage(FILE *out)
     fprintf(out, "verbs (each talks to the emulator running with the same --state DIR, default ./%s):\n",
             DEFAULT_STATE);
     for (size_t i = 0; i < NVERBS; i++)
-        fprintf(out, "  %-15s %s\n", verbs[i].name, verbs[i].summary);
+        fprintf(out, "  %-17s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(out, "\n  wss sim <verb> --help   options of one verb\n");
 }
 
@@ -702,11 +889,12 @@ static const char *missing_required(const args *a)
     static const struct {
         const char *verb, *opt;
     } required[] = {
-        {"wifi add", "customer"},     {"wifi add", "ssid"},      {"wifi add", "security"},
-        {"wifi list", "customer"},    {"device add", "dsn"},     {"device add", "public-key"},
-        {"purchase", "dsn"},          {"purchase", "customer"},  {"session-token", "dsn"},
-        {"skill enable", "customer"}, {"skill enable", "skill"}, {"skill disable", "customer"},
-        {"skill disable", "skill"},
+        {"wifi add", "customer"},      {"wifi add", "ssid"},      {"wifi add", "security"},
+        {"wifi list", "customer"},     {"device add", "dsn"},     {"device add", "public-key"},
+        {"purchase", "dsn"},           {"purchase", "customer"},  {"session-token", "dsn"},
+        {"skill enable", "customer"},  {"skill enable", "skill"}, {"skill disable", "customer"},
+        {"skill disable", "skill"},    {"provisioner add", "id"}, {"provisioner add", "customer"},
+        {"provisioner probe", "ssid"},
     };
     for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         if (strcmp(required[i].verb, a->vb->name) == 0 && !opt(a, required[i].opt))

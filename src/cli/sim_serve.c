@@ -13,25 +13,29 @@
 
 static void serve_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: wss sim [--state DIR] [--listen HOST:PORT] [--config FILE] [--plain-http] [--log-level LEVEL]\n"
-            "       wss sim <verb> [options]      (talks to a running emulator; see below)\n"
-            "\n"
-            "Runs the Amazon-side emulator: Login with Amazon (/auth/o2/token), the Alexa event\n"
-            "gateway (/v3/events), directives to skill endpoints, and the control API (/control/v1).\n"
-            "\n"
-            "  --state DIR        state directory (SQLite store, local CA, credentials.json);\n"
-            "                     created if missing (default: ./wss-sim-state)\n"
-            "  --listen HOST:PORT address to serve on; port 0 picks a free port (default: 127.0.0.1:8443)\n"
-            "  --config FILE      JSON configuration: skills, customers, faults, limits (docs/sim.md);\n"
-            "                     without it, one skill and one customer are created on first start\n"
-            "  --plain-http       serve plain HTTP instead of HTTPS (for debugging only)\n"
-            "  --log-level LEVEL  debug, info, warn, error or off (default: info); logs are JSON lines on stderr\n"
-            "  -h, --help         this text\n"
-            "\n"
-            "On start it writes DIR/credentials.json (mode 0600): the skill's LWA client id and secret,\n"
-            "the customer ids, the URLs of every service, the CA file to trust and the control token.\n"
-            "\n");
+    fprintf(out, "usage: wss sim [--state DIR] [--listen HOST:PORT] [--dss-listen HOST:PORT] [--config FILE]\n"
+                 "               [--plain-http] [--log-level LEVEL]\n"
+                 "       wss sim <verb> [options]      (talks to a running emulator; see below)\n"
+                 "\n"
+                 "Runs the Amazon-side emulator: Login with Amazon (/auth/o2/token), the Alexa event\n"
+                 "gateway (/v3/events), directives to skill endpoints, the control API (/control/v1) and,\n"
+                 "on a listener of its own, the Device Setup Service (/api/v1/..., mutual TLS; docs/dss.md).\n"
+                 "\n"
+                 "  --state DIR        state directory (SQLite store, local CA, credentials.json);\n"
+                 "                     created if missing (default: ./wss-sim-state)\n"
+                 "  --listen HOST:PORT address to serve on; port 0 picks a free port (default: 127.0.0.1:8443)\n"
+                 "  --dss-listen HOST:PORT  the Device Setup Service's address, always HTTPS with client\n"
+                 "                     certificates (default: the --listen host on a free port)\n"
+                 "  --config FILE      JSON configuration: skills, customers, faults, limits (docs/sim.md);\n"
+                 "                     without it, one skill and one customer are created on first start\n"
+                 "  --plain-http       serve plain HTTP instead of HTTPS (for debugging only)\n"
+                 "  --log-level LEVEL  debug, info, warn, error or off (default: info); logs are JSON lines on stderr\n"
+                 "  -h, --help         this text\n"
+                 "\n"
+                 "On start it writes DIR/credentials.json (mode 0600): the skill's LWA client id and secret,\n"
+                 "the customer ids, the URLs of every service (dss_url for the Device Setup Service), the\n"
+                 "CA file to trust, the DSS public key and the control token.\n"
+                 "\n");
     cli_sim_client_usage(out);
 }
 
@@ -40,6 +44,7 @@ static int serve(int argc, char **argv)
     static const struct option longopts[] = {
         {"state", required_argument, NULL, 's'},
         {"listen", required_argument, NULL, 'l'},
+        {"dss-listen", required_argument, NULL, 'd'},
         {"config", required_argument, NULL, 'c'},
         {"plain-http", no_argument, NULL, 'p'},
         {"log-level", required_argument, NULL, 'v'},
@@ -53,6 +58,7 @@ static int serve(int argc, char **argv)
         switch (c) {
         case 's': opts.state_dir = optarg; break;
         case 'l': opts.listen = optarg; break;
+        case 'd': opts.dss_listen = optarg; break;
         case 'c': opts.config_path = optarg; break;
         case 'p': opts.plain_http = 1; break;
         case 'v': {

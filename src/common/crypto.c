@@ -3,6 +3,7 @@
 #include "common/crypto_evp.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,6 +380,55 @@ static EVP_PKEY *public_from_b64(const char *text, char *err, size_t errlen)
     return pkey;
 }
 
+/* Public keys seen before, by their base64 text. OpenSSL 3's decoders take
+ * global locks and allocate heavily, and servers see the same few device and
+ * DSS keys on every request, so a parsed key is kept (shared, reference
+ * counted; an EVP_PKEY is safe to use from many threads once built). A
+ * direct-mapped table: a collision just replaces the older entry. */
+#define KEY_CACHE_SLOTS 4096
+static struct {
+    char *text;
+    EVP_PKEY *pkey;
+} key_cache[KEY_CACHE_SLOTS];
+static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t key_cache_slot(const char *text)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return (size_t)(h % KEY_CACHE_SLOTS);
+}
+
+static EVP_PKEY *key_cache_get(const char *text)
+{
+    size_t i = key_cache_slot(text);
+    EVP_PKEY *found = NULL;
+    pthread_mutex_lock(&key_cache_lock);
+    if (key_cache[i].text && strcmp(key_cache[i].text, text) == 0 && EVP_PKEY_up_ref(key_cache[i].pkey) == 1)
+        found = key_cache[i].pkey;
+    pthread_mutex_unlock(&key_cache_lock);
+    return found;
+}
+
+static void key_cache_put(const char *text, EVP_PKEY *pkey)
+{
+    char *copy = strdup(text);
+    if (!copy || EVP_PKEY_up_ref(pkey) != 1) {
+        free(copy);
+        return;
+    }
+    size_t i = key_cache_slot(text);
+    pthread_mutex_lock(&key_cache_lock);
+    char *old_text = key_cache[i].text;
+    EVP_PKEY *old_key = key_cache[i].pkey;
+    key_cache[i].text = copy;
+    key_cache[i].pkey = pkey;
+    pthread_mutex_unlock(&key_cache_lock);
+    free(old_text);
+    EVP_PKEY_free(old_key);
+}
+
 wss_err wss_key_parse_public(const char *text, wss_crypto_key **out, char *err, size_t errlen)
 {
     wss_crypto_set_err(err, errlen, "%s", "");
@@ -389,7 +439,11 @@ wss_err wss_key_parse_public(const char *text, wss_crypto_key **out, char *err, 
         wss_crypto_set_err(err, errlen, "public key missing or too long");
         return WSS_ERR_INVALID;
     }
-    EVP_PKEY *pkey = looks_like_pem(text) ? public_from_pem(text, err, errlen) : public_from_b64(text, err, errlen);
+    int pem = looks_like_pem(text);
+    EVP_PKEY *cached = pem ? NULL : key_cache_get(text);
+    if (cached)
+        return key_wrap(cached, 0, out);
+    EVP_PKEY *pkey = pem ? public_from_pem(text, err, errlen) : public_from_b64(text, err, errlen);
     ERR_clear_error();
     if (!pkey)
         return WSS_ERR_INVALID;
@@ -399,6 +453,8 @@ wss_err wss_key_parse_public(const char *text, wss_crypto_key **out, char *err, 
         ERR_clear_error();
         return WSS_ERR_INVALID;
     }
+    if (!pem)
+        key_cache_put(text, pkey);
     return key_wrap(pkey, 0, out);
 }
 
@@ -486,6 +542,20 @@ char *wss_key_public_b64(const wss_crypto_key *key)
     char *s = len == SPKI_P256_UNCOMPRESSED ? wss_base64_encode(der, (size_t)len) : NULL;
     OPENSSL_free(der);
     EVP_PKEY_free(pub);
+    return s;
+}
+
+char *wss_key_public_b64_compressed(const wss_crypto_key *key)
+{
+    EVP_PKEY *pub = public_uncompressed(key);
+    unsigned char *der = NULL;
+    int compressed = pub && EVP_PKEY_set_utf8_string_param(pub, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+                                                           OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED) == 1;
+    int len = compressed ? i2d_PUBKEY(pub, &der) : -1;
+    char *s = len == SPKI_P256_COMPRESSED ? wss_base64_encode(der, (size_t)len) : NULL;
+    OPENSSL_free(der);
+    EVP_PKEY_free(pub);
+    ERR_clear_error();
     return s;
 }
 
@@ -578,4 +648,34 @@ wss_err wss_ecdsa_verify_b64(const wss_crypto_key *key, const void *data, size_t
     free(der);
     ERR_clear_error();
     return rc;
+}
+
+/* ---- ECDH and HMAC ------------------------------------------------------------ */
+
+wss_err wss_ecdh_p256(const wss_crypto_key *priv, const wss_crypto_key *peer, uint8_t out[32])
+{
+    if (!priv || !priv->pkey || !priv->has_private || !peer || !peer->pkey || !out)
+        return WSS_ERR_INVALID;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv->pkey, NULL);
+    size_t len = 32;
+    wss_err rc = WSS_ERR_CRYPTO;
+    if (ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, peer->pkey) == 1 &&
+        EVP_PKEY_derive(ctx, out, &len) == 1 && len == 32)
+        rc = WSS_OK;
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return rc;
+}
+
+wss_err wss_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[32])
+{
+    if ((!key && keylen) || (!data && len) || !out)
+        return WSS_ERR_INVALID;
+    size_t outlen = 0;
+    static const uint8_t empty[1] = {0};
+    int ok = EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key ? key : empty, keylen, data ? data : empty, len, out, 32,
+                       &outlen) != NULL &&
+             outlen == 32;
+    ERR_clear_error();
+    return ok ? WSS_OK : WSS_ERR_CRYPTO;
 }

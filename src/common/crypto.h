@@ -76,6 +76,11 @@ char *wss_key_public_pem(const wss_crypto_key *key);
  * whatever form the key was parsed from; wss_key_public_pem is uncompressed too. */
 char *wss_key_public_b64(const wss_crypto_key *key);
 
+/* Standard base64 of the DER SubjectPublicKeyInfo with the point in compressed
+ * form (59 bytes for P-256): the form a package barcode's PUK field carries.
+ * wss_key_parse_public reads it back. NULL on failure. */
+char *wss_key_public_b64_compressed(const wss_crypto_key *key);
+
 /* PEM text of the private key (PKCS#8, unencrypted). NULL for a public-only key. */
 char *wss_key_private_pem(const wss_crypto_key *key);
 
@@ -112,5 +117,18 @@ wss_err wss_ecdsa_verify_b64(const wss_crypto_key *key, const void *data, size_t
  * interrupted creation and is replaced. Malformed hosts are WSS_ERR_INVALID.
  * Calls on the same dir from several processes at once are not coordinated. */
 wss_err wss_tls_ensure(const char *dir, const char *const *hosts, char *err, size_t errlen);
+
+/* The same with other file names for the server certificate and its key (the
+ * emulator's Device Setup Service has its own certificate from the same CA). */
+wss_err wss_tls_ensure_named(const char *dir, const char *const *hosts, const char *cert_name, const char *key_name,
+                             char *err, size_t errlen);
+
+/* ECDH on P-256: out receives the raw 32-byte X coordinate of the shared
+ * point of priv's private scalar and peer's public point. WSS_ERR_INVALID
+ * when priv holds no private half. */
+wss_err wss_ecdh_p256(const wss_crypto_key *priv, const wss_crypto_key *peer, uint8_t out[32]);
+
+/* HMAC-SHA256 of data under key; out receives 32 bytes. */
+wss_err wss_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len, uint8_t out[32]);
 
 #endif

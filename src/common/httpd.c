@@ -171,9 +171,66 @@ static void copy_field(char *out, size_t outlen, const char *s)
         memcpy(out, s, n + 1);
 }
 
+/* What was read from recent client leaf certificates, by their DER: a
+ * device makes many requests with one certificate, and decoding it is the
+ * most expensive part of a request. Direct-mapped; collisions replace. */
+#define PEER_CACHE_SLOTS 1024
+#define PEER_CACHE_DER_MAX 2048
+static struct {
+    unsigned char der[PEER_CACHE_DER_MAX];
+    unsigned len;
+    char cn[sizeof(((wss_http_tls *)0)->peer_subject_cn)];
+    char serial[sizeof(((wss_http_tls *)0)->peer_serial)];
+    char pubkey[sizeof(((wss_http_tls *)0)->peer_pubkey_b64)];
+} *peer_cache;
+static pthread_mutex_t peer_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t peer_slot(const gnutls_datum_t *der)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (unsigned i = 0; i < der->size; i++)
+        h = (h ^ der->data[i]) * 1099511628211ULL;
+    return (size_t)(h % PEER_CACHE_SLOTS);
+}
+
+static int peer_cache_get(const gnutls_datum_t *der, wss_http_tls *t)
+{
+    int hit = 0;
+    size_t i = peer_slot(der);
+    pthread_mutex_lock(&peer_cache_lock);
+    if (peer_cache && peer_cache[i].len == der->size && memcmp(peer_cache[i].der, der->data, der->size) == 0) {
+        memcpy(t->peer_subject_cn, peer_cache[i].cn, sizeof t->peer_subject_cn);
+        memcpy(t->peer_serial, peer_cache[i].serial, sizeof t->peer_serial);
+        memcpy(t->peer_pubkey_b64, peer_cache[i].pubkey, sizeof t->peer_pubkey_b64);
+        hit = 1;
+    }
+    pthread_mutex_unlock(&peer_cache_lock);
+    return hit;
+}
+
+static void peer_cache_put(const gnutls_datum_t *der, const wss_http_tls *t)
+{
+    if (der->size > PEER_CACHE_DER_MAX)
+        return;
+    size_t i = peer_slot(der);
+    pthread_mutex_lock(&peer_cache_lock);
+    if (!peer_cache)
+        peer_cache = calloc(PEER_CACHE_SLOTS, sizeof *peer_cache);
+    if (peer_cache) {
+        memcpy(peer_cache[i].der, der->data, der->size);
+        peer_cache[i].len = der->size;
+        memcpy(peer_cache[i].cn, t->peer_subject_cn, sizeof t->peer_subject_cn);
+        memcpy(peer_cache[i].serial, t->peer_serial, sizeof t->peer_serial);
+        memcpy(peer_cache[i].pubkey, t->peer_pubkey_b64, sizeof t->peer_pubkey_b64);
+    }
+    pthread_mutex_unlock(&peer_cache_lock);
+}
+
 /* The names, serial and key of the client's leaf certificate (DER). */
 static void read_peer_leaf(const gnutls_datum_t *der, wss_http_tls *t)
 {
+    if (peer_cache_get(der, t))
+        return;
     const unsigned char *p = der->data;
     X509 *leaf = d2i_X509(NULL, &p, (long)der->size);
     if (leaf) {
@@ -183,6 +240,7 @@ static void read_peer_leaf(const gnutls_datum_t *der, wss_http_tls *t)
         copy_field(t->peer_pubkey_b64, sizeof t->peer_pubkey_b64, b64);
         free(b64);
         X509_free(leaf);
+        peer_cache_put(der, t);
     }
     ERR_clear_error();
 }
@@ -261,6 +319,10 @@ static enum MHD_Result dispatch(wss_http_server *srv, struct MHD_Connection *con
     srv->handler(srv->ctx, &req, &resp);
     atomic_fetch_sub(&srv->handling, 1);
     st->answered = 1;
+    if (resp.drop_connection) {
+        free(resp.body);
+        return MHD_NO; /* libmicrohttpd closes the connection without an answer */
+    }
     return send_response(srv, conn, &resp);
 }
 

@@ -57,6 +57,7 @@ typedef struct wss_http_response {
     const char *content_type; /* static string; "application/json" when NULL */
     int nheaders;
     char headers[WSS_HTTP_MAX_HEADERS][2][128]; /* extra headers (name, value) */
+    int drop_connection; /* 1: send nothing and close the connection (an injected fault); body is freed */
 } wss_http_response;
 
 typedef void (*wss_http_handler)(void *ctx, const wss_http_request *req, wss_http_response *resp);

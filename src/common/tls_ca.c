@@ -358,16 +358,17 @@ static wss_err make_server(const tls_pair *ca, const char *const *hosts, tls_pai
     return WSS_OK;
 }
 
-static wss_err ensure_server(const char *dir, const tls_pair *ca, const char *const *hosts, char *err, size_t errlen)
+static wss_err ensure_server(const char *dir, const tls_pair *ca, const char *const *hosts, const char *cert_name,
+                             const char *key_name, char *err, size_t errlen)
 {
     tls_pair srv = {0};
     wss_err cert_rc, key_rc;
-    wss_err rc = load_pair(dir, "server.pem", "server-key.pem", &srv, &cert_rc, &key_rc);
+    wss_err rc = load_pair(dir, cert_name, key_name, &srv, &cert_rc, &key_rc);
     if (rc == WSS_OK && !server_current(&srv, ca, hosts)) {
         pair_free(&srv);
         if ((rc = make_server(ca, hosts, &srv)) != WSS_OK)
             wss_crypto_set_err(err, errlen, "cannot issue the server certificate");
-        else if ((rc = save_pair(dir, "server.pem", "server-key.pem", &srv)) != WSS_OK)
+        else if ((rc = save_pair(dir, cert_name, key_name, &srv)) != WSS_OK)
             wss_crypto_set_err(err, errlen, "cannot write the server certificate into %s: %s", dir, wss_strerror(rc));
     }
     pair_free(&srv);
@@ -375,6 +376,12 @@ static wss_err ensure_server(const char *dir, const tls_pair *ca, const char *co
 }
 
 wss_err wss_tls_ensure(const char *dir, const char *const *hosts, char *err, size_t errlen)
+{
+    return wss_tls_ensure_named(dir, hosts, "server.pem", "server-key.pem", err, errlen);
+}
+
+wss_err wss_tls_ensure_named(const char *dir, const char *const *hosts, const char *cert_name, const char *key_name,
+                             char *err, size_t errlen)
 {
     wss_crypto_set_err(err, errlen, "%s", "");
     if (!dir || !*dir) {
@@ -393,7 +400,7 @@ wss_err wss_tls_ensure(const char *dir, const char *const *hosts, char *err, siz
     tls_pair ca = {0};
     rc = ensure_ca(dir, &ca, err, errlen);
     if (rc == WSS_OK)
-        rc = ensure_server(dir, &ca, hosts, err, errlen);
+        rc = ensure_server(dir, &ca, hosts, cert_name, key_name, err, errlen);
     pair_free(&ca);
     return rc;
 }

@@ -187,6 +187,44 @@ static int load_customer(const json_t *j, sim_customer_config *c, size_t i, char
     return 0;
 }
 
+/* "dss": {"device_ca_files": [PEM paths]}: the maker's registered device CAs. */
+static int load_dss(const json_t *dss, sim_config *cfg, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"device_ca_files", NULL};
+    if (!dss)
+        return 0;
+    if (!json_is_object(dss)) {
+        snprintf(err, errlen, "configuration: \"dss\" must be an object");
+        return -1;
+    }
+    if (only_keys(dss, keys, "dss", err, errlen) != 0)
+        return -1;
+    json_t *files = json_object_get(dss, "device_ca_files");
+    if (!files)
+        return 0;
+    if (!json_is_array(files) || json_array_size(files) > 100) {
+        snprintf(err, errlen, "dss: \"device_ca_files\" must be an array of at most 100 PEM file paths");
+        return -1;
+    }
+    cfg->dss_device_ca_files = calloc(json_array_size(files) + 1, sizeof *cfg->dss_device_ca_files);
+    if (!cfg->dss_device_ca_files)
+        return -1;
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f)
+    {
+        const char *path = json_string_value(f);
+        if (!path || !*path || strlen(path) != json_string_length(f)) {
+            snprintf(err, errlen, "dss.device_ca_files[%zu] must be a non-empty path", i);
+            return -1;
+        }
+        if (!(cfg->dss_device_ca_files[i] = strdup(path)))
+            return -1;
+        cfg->ndss_device_ca_files = i + 1;
+    }
+    return 0;
+}
+
 wss_err sim_config_load(const char *path, sim_config *cfg, char *err, size_t errlen)
 {
     static const char *const keys[] = {"token_lifetime_s",
@@ -198,6 +236,7 @@ wss_err sim_config_load(const char *path, sim_config *cfg, char *err, size_t err
                                        "skills",
                                        "customers",
                                        "faults",
+                                       "dss",
                                        NULL};
     json_t *root = wss_json_load_object_file(path, CONFIG_MAX_BYTES, err, errlen);
     if (!root)
@@ -241,6 +280,8 @@ wss_err sim_config_load(const char *path, sim_config *cfg, char *err, size_t err
     }
     if (!bad)
         cfg->faults = json_incref(faults);
+    if (!bad)
+        bad = load_dss(json_object_get(root, "dss"), cfg, err, errlen);
     json_decref(root);
     return bad ? WSS_ERR_CONFIG : WSS_OK;
 }
@@ -268,6 +309,9 @@ void sim_config_free(sim_config *cfg)
         json_decref(cfg->customers[i].skills);
     }
     free(cfg->customers);
+    for (size_t i = 0; i < cfg->ndss_device_ca_files; i++)
+        free(cfg->dss_device_ca_files[i]);
+    free(cfg->dss_device_ca_files);
     json_decref(cfg->faults);
     memset(cfg, 0, sizeof *cfg);
 }

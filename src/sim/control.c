@@ -3,7 +3,7 @@
  * What a test or a maker uses to set the world up and look at it: customers
  * and their Wi-Fi locker, the manufacturer's control log (device public
  * keys), purchases (the fulfilment scan of the package barcode), skill
- * enablement, session tokens (until the Device Setup Service issues them),
+ * enablement, session tokens (the Device Setup Service issues them too),
  * faults, the clock, and read-outs of associations, discovered endpoints,
  * per-skill directive outcomes and the event log. Every call needs the
  * control token from credentials.json as a bearer token. JSON keys are
@@ -120,9 +120,9 @@ static int exists(sim *s, const char *sql, const char *value)
     return found;
 }
 
-/* Rows of a query as JSON objects keyed by column name; JSON text columns
- * listed in json_cols are parsed back into JSON. */
-static json_t *rows(sqlite3_stmt *st, const char *const *json_cols)
+static json_t *rows(sqlite3_stmt *st, const char *const *json_cols) { return sim_rows(st, json_cols); }
+
+json_t *sim_rows(sqlite3_stmt *st, const char *const *json_cols)
 {
     json_t *list = json_array();
     while (st && sqlite3_step(st) == SQLITE_ROW) {
@@ -348,31 +348,51 @@ static void devices_register(route_ctx *c)
     if (!body_matches(c, "dsn:s public_key:s product_index:s"))
         return;
     const char *dsn = str(c, "dsn");
-    const char *pk = str(c, "public_key");
     const char *pid = str(c, "product_index");
-    char why[256];
+    char why[300];
+    if (sim_device_store(c->s, dsn, str(c, "public_key"), pid, why, sizeof why) != 0) {
+        wss_http_reply_error(c->resp, 400, "%s", why);
+        return;
+    }
+    ok(c, 201, json_pack("{s:s, s:s?}", "dsn", dsn, "product_index", pid));
+}
+
+int sim_device_store(sim *s, const char *dsn, const char *pk, const char *pid, char *why, size_t whylen)
+{
+    char reason[256];
     wss_crypto_key *key = NULL;
     if (!dsn || strlen(dsn) > 64 || !wss_alexa_id_valid(dsn)) {
-        wss_http_reply_error(c->resp, 400,
-                             "dsn (device serial number, 1..64 letters, digits or _-=#;:?@&) is required");
-        return;
+        snprintf(why, whylen, "dsn (device serial number, 1..64 letters, digits or _-=#;:?@&) is required");
+        return -1;
     }
-    if (!pk || wss_key_parse_public(pk, &key, why, sizeof why) != WSS_OK) {
-        wss_http_reply_error(c->resp, 400, "public_key must be a P-256 public key (PEM or base64 DER): %s",
-                             pk ? why : "missing");
-        return;
+    if (pid && strlen(pid) > 64) {
+        snprintf(why, whylen, "product_index must be at most 64 bytes");
+        return -1;
+    }
+    if (!pk || wss_key_parse_public(pk, &key, reason, sizeof reason) != WSS_OK) {
+        snprintf(why, whylen, "public_key must be a P-256 public key (PEM or base64 DER): %s", pk ? reason : "missing");
+        return -1;
     }
     wss_key_free(key);
-    if (wss_db_run(c->s->db,
-                   "INSERT INTO devices (dsn, product_index, public_key, registered_ms) VALUES (?,?,?,?)"
-                   " ON CONFLICT DO UPDATE SET product_index = excluded.product_index,"
-                   " public_key = excluded.public_key",
-                   "ttti", dsn, pid, pk, now(c)) < 0) {
-        wss_http_reply_error(c->resp, 500, "cannot store the device");
-        return;
+    /* The setup network names a device by ami (docs/dss.md section 2); it is
+     * kept with the device so that a probe finds it by index. */
+    uint8_t ami[9];
+    char ami_hex[19];
+    if (sim_dss_ami(pk, ami) != WSS_OK) {
+        snprintf(why, whylen, "public_key cannot be hashed into its setup network id");
+        return -1;
     }
-    sim_event(c->s, "device.registered", json_pack("{s:s, s:s?}", "dsn", dsn, "product_index", pid));
-    ok(c, 201, json_pack("{s:s, s:s?}", "dsn", dsn, "product_index", pid));
+    sim_hex(ami, sizeof ami, ami_hex);
+    if (wss_db_run(s->db,
+                   "INSERT INTO devices (dsn, product_index, public_key, registered_ms, ami) VALUES (?,?,?,?,?)"
+                   " ON CONFLICT DO UPDATE SET product_index = excluded.product_index,"
+                   " public_key = excluded.public_key, ami = excluded.ami",
+                   "tttit", dsn, pid, pk, sim_now_ms_locked(s), ami_hex) < 0) {
+        snprintf(why, whylen, "cannot store the device");
+        return -1;
+    }
+    sim_event(s, "device.registered", json_pack("{s:s, s:s?}", "dsn", dsn, "product_index", pid));
+    return 0;
 }
 
 static void purchases_record(route_ctx *c)
@@ -605,6 +625,10 @@ static void route_locked(route_ctx *c)
         events_list(c);
     else if (is(c, "GET", 1, "counters", NULL))
         counters(c);
+    else if (is(c, "POST", 2, "devices", NULL) && strcmp(c->seg[1], "import") == 0)
+        sim_devices_import(s, c->req, c->resp);
+    else if (sim_dss_control(s, c->req, c->resp, c->seg, c->nseg, c->body))
+        ;
     else
         wss_http_reply_error(c->resp, 404, "no control route %s %s", c->req->method, c->req->path);
 }
@@ -648,8 +672,10 @@ void sim_control_handle(sim *s, const wss_http_request *req, wss_http_response *
         }
         c.seg[c.nseg++] = p;
     }
+    /* The control log import is JSON lines, not one object: its route reads the body itself. */
     int has_body =
-        strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0;
+        (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0) &&
+        strcmp(req->path, "/control/v1/devices/import") != 0;
     if (c.nseg == 0)
         wss_http_reply_error(c.resp, 404, "no such control route");
     else if (has_body && !(c.body = req->body_len ? sim_parse_body(req, why, sizeof why) : json_object()))

@@ -1,13 +1,19 @@
 /* faults.c - failures injected on purpose, per route and per client.
  *
- * A rule matches a route ("lwa", "events" or "*") and a client id (or "*")
+ * A rule matches a route ("lwa", "events", "dss", "dss.<operation>" or "*")
+ * and a client id (or "*"; on the DSS the client is the device's DSN)
  * and either fails a deterministic fraction of matching requests ("rate":
  * request n, counted from 0, fails when floor((n+1)*rate) > floor(n*rate), so
  * 0.25 fails every fourth request exactly) or follows a fixed "schedule" of
  * statuses, one per matching request, 0 meaning "let it through"; a spent
  * schedule stops matching. "latency_ms" delays every matching request. The
  * first matching rule (lowest id) decides. Hit counts live in the store, so a
- * restart continues the same sequence. */
+ * restart continues the same sequence.
+ *
+ * DSS rules may carry an "action" instead of a status: "drop" closes the
+ * connection without an answer, "bad_signature" signs other bytes than the
+ * body sent. Such a rule acts on every matching request ("rate" 1), on a
+ * fraction ("rate"), or by "schedule" where 1 means act and 0 let through. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +25,29 @@
 
 static int status_allowed(long long st) { return st == 0 || st == 429 || st == 500 || st == 503; }
 
+/* "dss" or "dss.<operation>". */
+static int dss_route_valid(const char *route)
+{
+    static const char *const ops[] = {"startProvisioningSession",
+                                      "computeConfigurationData",
+                                      "postWifiScanData",
+                                      "getWifiCredentials",
+                                      "report",
+                                      NULL};
+    if (strcmp(route, SIM_ROUTE_DSS) == 0)
+        return 1;
+    if (strncmp(route, "dss.", 4) != 0)
+        return 0;
+    for (const char *const *op = ops; *op; op++)
+        if (strcmp(route + 4, *op) == 0)
+            return 1;
+    return 0;
+}
+
 long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *why, size_t whylen)
 {
-    static const char *const keys[] = {"route",    "client",     "status",        "rate",
-                                       "schedule", "latency_ms", "retry_after_s", NULL};
+    static const char *const keys[] = {"route",      "client",        "status", "rate", "schedule",
+                                       "latency_ms", "retry_after_s", "action", NULL};
     if (!json_is_object(rule)) {
         snprintf(why, whylen, "a fault rule must be an object");
         return -1;
@@ -50,8 +75,20 @@ long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *w
         route = "*";
     if (!client)
         client = "*";
-    if (strcmp(route, "*") && strcmp(route, SIM_ROUTE_LWA) && strcmp(route, SIM_ROUTE_EVENTS)) {
-        snprintf(why, whylen, "\"route\" must be \"lwa\", \"events\" or \"*\"");
+    if (strcmp(route, "*") && strcmp(route, SIM_ROUTE_LWA) && strcmp(route, SIM_ROUTE_EVENTS) &&
+        !dss_route_valid(route)) {
+        snprintf(why, whylen, "\"route\" must be \"lwa\", \"events\", \"dss\", \"dss.<operation>\" or \"*\"");
+        return -1;
+    }
+    json_t *action_v = json_object_get(rule, "action");
+    const char *action = json_string_value(action_v);
+    if (action_v && (!action || (strcmp(action, "drop") && strcmp(action, "bad_signature")))) {
+        snprintf(why, whylen, "\"action\" must be \"drop\" or \"bad_signature\"");
+        return -1;
+    }
+    if (action && (strncmp(route, SIM_ROUTE_DSS, 3) != 0 || json_object_get(rule, "status") ||
+                   json_object_get(rule, "retry_after_s"))) {
+        snprintf(why, whylen, "an \"action\" rule needs a \"dss\" route and takes no \"status\" or \"retry_after_s\"");
         return -1;
     }
     if ((status && (!json_is_integer(status) || !status_allowed(json_integer_value(status)))) ||
@@ -75,8 +112,12 @@ long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *w
         }
         json_array_foreach(schedule, i, e)
         {
-            if (!json_is_integer(e) || !status_allowed(json_integer_value(e))) {
-                snprintf(why, whylen, "schedule[%zu] must be 0, 429, 500 or 503", i);
+            long long v = json_integer_value(e);
+            if (!json_is_integer(e) || (action ? v != 0 && v != 1 : !status_allowed(v))) {
+                snprintf(why, whylen,
+                         action ? "schedule[%zu] of an \"action\" rule must be 0 or 1"
+                                : "schedule[%zu] must be 0, 429, 500 or 503",
+                         i);
                 return -1;
             }
         }
@@ -86,17 +127,18 @@ long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *w
         return -1;
     }
     long long st = status ? json_integer_value(status) : 0;
-    if (!schedule && st == 0 && !latency) {
+    if (!schedule && st == 0 && !latency && !action) {
         snprintf(why, whylen, "a rule needs a \"status\" with a \"rate\", a \"schedule\" or a \"latency_ms\"");
         return -1;
     }
     char *sched = schedule ? json_dumps(schedule, JSON_COMPACT) : NULL;
     int rc = wss_db_run(s->db,
-                        "INSERT INTO faults (route, client, status, rate, schedule, latency_ms, retry_after_s, origin)"
-                        " VALUES (?,?,?,?,?,?,?,?)",
-                        "ttidtiit", route, client, st, rate ? json_number_value(rate) : (status ? 1.0 : 0.0), sched,
+                        "INSERT INTO faults (route, client, status, rate, schedule, latency_ms, retry_after_s, origin,"
+                        " action) VALUES (?,?,?,?,?,?,?,?,?)",
+                        "ttidtiitt", route, client, action ? 1LL : st,
+                        rate ? json_number_value(rate) : (status || action ? 1.0 : 0.0), sched,
                         latency ? (long long)json_integer_value(latency) : 0LL,
-                        retry ? (long long)json_integer_value(retry) : 0LL, origin);
+                        retry ? (long long)json_integer_value(retry) : 0LL, origin, action);
     free(sched);
     if (rc < 0) {
         snprintf(why, whylen, "cannot store the rule: %s", sqlite3_errmsg(s->db));
@@ -110,7 +152,7 @@ json_t *sim_faults_list(sim *s)
     json_t *list = json_array();
     sqlite3_stmt *st = wss_db_prepare(s->db,
                                       "SELECT id, route, client, status, rate, schedule, latency_ms,"
-                                      " retry_after_s, hits, origin FROM faults ORDER BY id",
+                                      " retry_after_s, hits, origin, action FROM faults ORDER BY id",
                                       "");
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         const char *sched = (const char *)sqlite3_column_text(st, 5);
@@ -120,6 +162,10 @@ json_t *sim_faults_list(sim *s)
                       (json_int_t)sqlite3_column_int64(st, 3), "latency_ms", (json_int_t)sqlite3_column_int64(st, 6),
                       "retry_after_s", (json_int_t)sqlite3_column_int64(st, 7), "hits",
                       (json_int_t)sqlite3_column_int64(st, 8), "origin", sqlite3_column_text(st, 9));
+        if (sqlite3_column_type(st, 10) != SQLITE_NULL) {
+            json_object_set_new(rule, "action", json_string((const char *)sqlite3_column_text(st, 10)));
+            json_object_set_new(rule, "status", json_integer(0));
+        }
         if (sched)
             json_object_set_new(rule, "schedule", json_loads(sched, 0, NULL));
         else
@@ -156,9 +202,10 @@ sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client)
     sim_fault_hit hit = {0};
     sim_lock(s);
     sqlite3_stmt *st = wss_db_prepare(s->db,
-                                      "SELECT id, status, rate, schedule, latency_ms, retry_after_s, hits FROM faults"
-                                      " WHERE (route = ? OR route = '*') AND (client = ? OR client = '*') ORDER BY id",
-                                      "tt", route, client);
+                                      "SELECT id, status, rate, schedule, latency_ms, retry_after_s, hits, action"
+                                      " FROM faults WHERE (route = ? OR route = '*' OR (route = 'dss' AND ? LIKE"
+                                      " 'dss.%')) AND (client = ? OR client = '*') ORDER BY id",
+                                      "ttt", route, route, client);
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         long long id = sqlite3_column_int64(st, 0);
         const char *sched = (const char *)sqlite3_column_text(st, 3);
@@ -168,6 +215,11 @@ sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client)
             continue; /* a spent schedule */
         hit.rule_id = id;
         hit.status = verdict;
+        const char *action = (const char *)sqlite3_column_text(st, 7);
+        if (action && verdict) {
+            hit.status = 0;
+            hit.action = strcmp(action, "drop") == 0 ? SIM_FAULT_DROP : SIM_FAULT_BAD_SIGNATURE;
+        }
         hit.latency_ms = sqlite3_column_int64(st, 4);
         hit.retry_after_s = verdict == 429 ? sqlite3_column_int(st, 5) : 0;
         break;
@@ -175,10 +227,13 @@ sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client)
     sqlite3_finalize(st);
     if (hit.rule_id) {
         wss_db_run(s->db, "UPDATE faults SET hits = hits + 1 WHERE id = ?", "i", hit.rule_id);
-        if (hit.status)
+        if (hit.status || hit.action)
             sim_event(s, "fault.injected",
-                      json_pack("{s:I, s:s, s:s, s:i}", "rule", (json_int_t)hit.rule_id, "route", route, "client",
-                                client, "status", hit.status));
+                      json_pack("{s:I, s:s, s:s, s:i, s:s?}", "rule", (json_int_t)hit.rule_id, "route", route, "client",
+                                client, "status", hit.status, "action",
+                                hit.action == SIM_FAULT_DROP            ? "drop"
+                                : hit.action == SIM_FAULT_BAD_SIGNATURE ? "bad_signature"
+                                                                        : NULL));
     }
     sim_unlock(s);
     return hit;

@@ -12,7 +12,11 @@
  *   dispatch.c  directives to skills (AcceptGrant, AssociateCustomerDevice) and their judging
  *   names.c     preferred friendly names
  *   control.c   the control API: /control/v1/...
- *   validate.c  structural checks of Alexa messages (pure) */
+ *   validate.c  structural checks of Alexa messages (pure)
+ *   dss.c       the Device Setup Service: its HTTPS listener, /api/v1/<operation>, sessions
+ *   dss_key.c   the DSS key: signing responses, the setup network's passphrase
+ *   dss_control.c  provisioners, the control log import, DSS read-outs (/control/v1/...)
+ *   dss_request.c  DSS request parsing and setup network names (pure) */
 #ifndef WSS_SIM_INTERNAL_H
 #define WSS_SIM_INTERNAL_H
 
@@ -28,6 +32,9 @@
 #define SIM_SCOPE_ASYNC_EVENT "alexa::async_event:write"
 #define SIM_ROUTE_LWA "lwa"
 #define SIM_ROUTE_EVENTS "events"
+#define SIM_ROUTE_DSS "dss"
+#define SIM_DSS_HOST "dp-sps-na.amazon.com"
+#define SIM_DSS_SESSION_MS (10LL * 60 * 1000)
 
 typedef struct sim_skill_config {
     char *skill_id;
@@ -61,7 +68,9 @@ typedef struct sim_config {
     size_t nskills;
     sim_customer_config *customers;
     size_t ncustomers;
-    json_t *faults; /* array of fault rules, may be NULL */
+    json_t *faults;             /* array of fault rules, may be NULL */
+    char **dss_device_ca_files; /* dss.device_ca_files: the maker's device CA certificates (PEM paths) */
+    size_t ndss_device_ca_files;
 } sim_config;
 
 struct wss_sim {
@@ -71,6 +80,12 @@ struct wss_sim {
     char ca_file[4096]; /* the CA clients trust; "" for plain HTTP */
     int plain_http;
     wss_http_server *http;
+
+    wss_http_server *dss_http;      /* the Device Setup Service's own listener */
+    char dss_url[300];              /* "https://127.0.0.1:PORT" */
+    char dss_ca_file[4096];         /* the CA of its certificate (the local CA, also in plain-HTTP mode) */
+    struct wss_crypto_key *dss_key; /* signs every DSS response; ECDH of the setup network */
+    char *dss_public_b64;           /* its public half, base64 DER SPKI */
 
     sqlite3 *db;
     pthread_mutex_t db_lock; /* one connection, one writer at a time */
@@ -142,13 +157,16 @@ void sim_gateway_error(wss_http_response *resp, int status, const char *code, co
     __attribute__((format(printf, 4, 5)));
 
 /* faults.c */
+enum { SIM_FAULT_NONE = 0, SIM_FAULT_DROP = 1, SIM_FAULT_BAD_SIGNATURE = 2 };
 typedef struct sim_fault_hit {
     int status; /* 0: let the request through */
+    int action; /* SIM_FAULT_DROP or SIM_FAULT_BAD_SIGNATURE (DSS routes only); status is 0 then */
     long long latency_ms;
     int retry_after_s;
     long long rule_id;
 } sim_fault_hit;
-/* Decides whether this request on route/client is failed or delayed; counts the hit. Locks. */
+/* Decides whether this request on route/client is failed or delayed; counts the hit. Locks.
+ * A route "dss.<operation>" also matches rules for "dss". */
 sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client);
 /* Validates and stores one rule (JSON object); returns its id or -1 with why. Needs db_lock. */
 long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *why, size_t whylen);
@@ -183,10 +201,41 @@ char *sim_names_next(sim *s, const char *customer_id, const char *category);
 const char *sim_names_locale(const char *marketplace);
 
 /* control.c */
+/* Rows of a query as JSON objects keyed by column name; JSON text columns
+ * listed in json_cols (may be NULL) are parsed back into JSON. Finalizes st. */
+json_t *sim_rows(sqlite3_stmt *st, const char *const *json_cols);
 void sim_control_handle(sim *s, const wss_http_request *req, wss_http_response *resp);
 /* Creates or updates a skill link (enabled, with the maker's access token). Needs db_lock. */
 wss_err sim_link_skill(sim *s, const char *customer_id, const char *skill_id, const char *access_token, char *why,
                        size_t whylen);
+
+/* dss.c */
+/* Starts the DSS listener on host:port (0 picks one) with its own certificate. */
+wss_err sim_dss_start(sim *s, const char *host, int port, char *err, size_t errlen);
+void sim_dss_stop(sim *s);
+
+/* dss_key.c */
+/* Loads the DSS key from the state directory, creating it (mode 0600) on first start. */
+wss_err sim_dss_key_load(sim *s, char *err, size_t errlen);
+void sim_dss_key_free(sim *s);
+/* Signs resp->body into the x-amzn-dss-signature header; corrupt signs other bytes. */
+void sim_dss_sign(sim *s, wss_http_response *resp, int corrupt);
+/* The passphrase of a computed setup network: Base64(HMAC-SHA256(SHA-256(ECDH(dss, device)), nonce)).
+ * device_key is the registered key text; out holds 45 bytes. */
+wss_err sim_dss_passphrase(sim *s, const char *device_key, const uint8_t nonce[12], char out[45]);
+/* The last 9 bytes of SHA-256 of a registered key's DER SPKI. */
+wss_err sim_dss_ami(const char *device_key, uint8_t ami[9]);
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void sim_hex(const uint8_t *bytes, size_t n, char *out);
+
+/* dss_control.c: the control routes of the DSS world, with db_lock held.
+ * Returns 1 when seg/nseg named one of its routes (and the answer is set). */
+int sim_dss_control(sim *s, const wss_http_request *req, wss_http_response *resp, char **seg, int nseg, json_t *body);
+/* POST /control/v1/devices/import: a control log in JSON lines. Needs db_lock. */
+void sim_devices_import(sim *s, const wss_http_request *req, wss_http_response *resp);
+/* Checks and stores one device of the control log; 0, or -1 with why. Needs db_lock. */
+int sim_device_store(sim *s, const char *dsn, const char *public_key, const char *product_index, char *why,
+                     size_t whylen);
 
 /* sim.c */
 /* Parses the request body as a JSON object; NULL with why on failure. */

@@ -1,5 +1,6 @@
 /* sim.c - the emulator's lifecycle: state directory, configuration applied to
- * the store, HTTPS with the local CA, routing, and credentials.json. */
+ * the store, HTTPS with the local CA, routing, the Device Setup Service's own
+ * listener, and credentials.json. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +273,10 @@ static json_t *credentials_document(sim *s, json_t *secrets, const char *control
     json_object_set_new(doc, "control_url", json_string(url));
     json_object_set_new(doc, "ca_file", s->plain_http ? json_null() : json_string(s->ca_file));
     json_object_set_new(doc, "control_token", json_string(control));
+    json_object_set_new(doc, "dss_url", json_string(s->dss_url));
+    json_object_set_new(doc, "dss_host", json_string(SIM_DSS_HOST));
+    json_object_set_new(doc, "dss_public_key", json_string(s->dss_public_b64));
+    json_object_set_new(doc, "dss_ca_file", json_string(s->dss_ca_file));
 
     json_t *skills = json_array();
     sqlite3_stmt *st = wss_db_prepare(s->db,
@@ -435,6 +440,19 @@ static wss_err start_http(sim *s, const char *host, int port, char *err, size_t 
     return WSS_OK;
 }
 
+/* The DSS listener: dss_listen, else the main listener's host on a free port. */
+static wss_err start_dss(sim *s, const char *dss_listen, const char *main_host, char *err, size_t errlen)
+{
+    char host[256];
+    int port = 0;
+    snprintf(host, sizeof host, "%s", main_host);
+    if (dss_listen && wss_http_parse_listen(dss_listen, host, &port) != WSS_OK) {
+        snprintf(err, errlen, "bad DSS listen address \"%s\": use HOST:PORT", dss_listen);
+        return WSS_ERR_INVALID;
+    }
+    return sim_dss_start(s, host, port, err, errlen);
+}
+
 wss_err wss_sim_start(const wss_sim_options *opts, wss_sim **out, char *err, size_t errlen)
 {
     if (!opts || !opts->state_dir || !*opts->state_dir) {
@@ -470,7 +488,11 @@ wss_err wss_sim_start(const wss_sim_options *opts, wss_sim **out, char *err, siz
     if (rc == WSS_OK && !(s->ratelimit = sim_ratelimit_new()))
         rc = WSS_ERR_NOMEM;
     if (rc == WSS_OK)
+        rc = sim_dss_key_load(s, err, errlen);
+    if (rc == WSS_OK)
         rc = start_http(s, host, port, err, errlen);
+    if (rc == WSS_OK)
+        rc = start_dss(s, opts->dss_listen, host, err, errlen);
     if (rc == WSS_OK && (rc = sim_dispatch_start(s)) != WSS_OK)
         snprintf(err, errlen, "cannot start the directive dispatcher");
     if (rc == WSS_OK)
@@ -481,7 +503,8 @@ wss_err wss_sim_start(const wss_sim_options *opts, wss_sim **out, char *err, siz
         wss_sim_stop(s);
         return rc;
     }
-    wss_log(WSS_LOG_INFO, "sim", "listening on %s (state in %s)", s->base_url, s->state_dir);
+    wss_log(WSS_LOG_INFO, "sim", "listening on %s, Device Setup Service on %s (state in %s)", s->base_url, s->dss_url,
+            s->state_dir);
     *out = s;
     return WSS_OK;
 }
@@ -494,11 +517,13 @@ void wss_sim_stop(wss_sim *s)
         return;
     wss_http_stop(s->http);
     s->http = NULL;
+    sim_dss_stop(s);
     sim_dispatch_stop(s);
     sim_ratelimit_free(s->ratelimit);
     if (s->db)
         sim_store_close(s);
     sim_config_free(&s->cfg);
+    sim_dss_key_free(s);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->wake_lock);
     free(s->state_dir);

@@ -57,14 +57,75 @@ static const char *const sim_migrations[] = {
     "  hits INTEGER NOT NULL DEFAULT 0, origin TEXT NOT NULL);"
     "CREATE TABLE event_log (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, kind TEXT NOT NULL,"
     "  details TEXT NOT NULL);",
+    /* 2: the Device Setup Service and the simulated provisioners (docs/dss.md) */
+    "CREATE TABLE provisioners (provisioner_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customers,"
+    "  online INTEGER NOT NULL, band TEXT NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE dss_sessions (session_id TEXT PRIMARY KEY, dsn TEXT NOT NULL, customer_id TEXT,"
+    "  provisioner_id TEXT, state TEXT NOT NULL, op_done INTEGER NOT NULL DEFAULT 0, result TEXT,"
+    "  reason TEXT NOT NULL DEFAULT '', session_token TEXT, started_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX dss_sessions_by_dsn ON dss_sessions (dsn, started_ms);"
+    "CREATE TABLE dss_nonces (session_id TEXT NOT NULL, nonce TEXT NOT NULL, PRIMARY KEY (session_id, nonce));"
+    "CREATE TABLE dss_calls (id INTEGER PRIMARY KEY, session_id TEXT, dsn TEXT, at_ms INTEGER NOT NULL,"
+    "  operation TEXT NOT NULL, http_status INTEGER NOT NULL, error_code TEXT, provisioner_id TEXT,"
+    "  tls_version TEXT NOT NULL, cipher TEXT NOT NULL, sni TEXT NOT NULL, client_subject TEXT NOT NULL,"
+    "  client_serial TEXT NOT NULL, client_cert_present INTEGER NOT NULL, client_cert_verified INTEGER NOT NULL);"
+    "CREATE INDEX dss_calls_by_session ON dss_calls (session_id, id);"
+    "CREATE TABLE dss_scans (id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, ssid TEXT NOT NULL,"
+    "  bssid TEXT NOT NULL, security TEXT NOT NULL, rssi INTEGER NOT NULL, frequency INTEGER NOT NULL,"
+    "  at_ms INTEGER NOT NULL);"
+    "CREATE INDEX dss_scans_by_session ON dss_scans (session_id, ssid);"
+    "CREATE TABLE dss_credentials (id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, ssid TEXT NOT NULL,"
+    "  security TEXT NOT NULL, priority INTEGER NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX dss_credentials_by_session ON dss_credentials (session_id);"
+    "CREATE TABLE dss_refusals (id INTEGER PRIMARY KEY, session_id TEXT NOT NULL, ssid TEXT NOT NULL,"
+    "  code TEXT NOT NULL, at_ms INTEGER NOT NULL);"
+    "CREATE INDEX dss_refusals_by_session ON dss_refusals (session_id);"
+    "ALTER TABLE faults ADD COLUMN action TEXT;",
+    /* 3: a device's setup network id (docs/dss.md section 2), for probes by index */
+    "ALTER TABLE devices ADD COLUMN ami TEXT;"
+    "CREATE INDEX devices_by_ami ON devices (ami, product_index);",
 };
+
+/* Devices registered before the ami column existed get theirs. */
+static wss_err backfill_ami(sim *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT dsn, public_key FROM devices WHERE ami IS NULL", "");
+    wss_err rc = st ? WSS_OK : WSS_ERR_STORE;
+    while (rc == WSS_OK && sqlite3_step(st) == SQLITE_ROW) {
+        uint8_t ami[9];
+        char hex[19];
+        const char *dsn = (const char *)sqlite3_column_text(st, 0);
+        const char *pk = (const char *)sqlite3_column_text(st, 1);
+        if (!pk || sim_dss_ami(pk, ami) != WSS_OK)
+            continue;
+        sim_hex(ami, sizeof ami, hex);
+        if (wss_db_run(s->db, "UPDATE devices SET ami = ? WHERE dsn = ?", "tt", hex, dsn) < 0)
+            rc = WSS_ERR_STORE;
+    }
+    sqlite3_finalize(st);
+    if (rc != WSS_OK)
+        snprintf(err, errlen, "cannot index the registered devices by setup network id");
+    return rc;
+}
 
 wss_err sim_store_open(sim *s, char *err, size_t errlen)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/sim.db", s->state_dir);
     pthread_mutex_init(&s->db_lock, NULL);
-    return wss_db_open(path, sim_migrations, sizeof sim_migrations / sizeof *sim_migrations, &s->db, err, errlen);
+    wss_err rc =
+        wss_db_open(path, sim_migrations, sizeof sim_migrations / sizeof *sim_migrations, &s->db, err, errlen);
+    /* The emulator survives its own crash (kill -9) without loss: in WAL
+     * mode a commit is in the log before it returns. It does not wait for
+     * the disk at every commit, as a production store must; a power cut may
+     * lose the last moments of a test run, and a fleet run is not bound by
+     * the disk. */
+    if (rc == WSS_OK)
+        rc = wss_db_exec(s->db, "PRAGMA synchronous=NORMAL;", err, errlen);
+    if (rc == WSS_OK)
+        rc = backfill_ami(s, err, errlen);
+    return rc;
 }
 
 void sim_store_close(sim *s)

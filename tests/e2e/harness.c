@@ -20,6 +20,9 @@
 #include "common/httpd.h"
 #include "common/x509.h"
 
+#include <curl/curl.h>
+#include <strings.h>
+
 #define START_DEADLINE_MS 10000
 #define STOP_DEADLINE_MS 10000
 #define HTTP_TIMEOUT_MS 15000
@@ -1493,3 +1496,206 @@ void e2e_cloud_world_start(e2e_cloud_world *cw, const json_t *cloud_overrides)
 }
 
 json_t *e2e_counters(e2e_sim *s) { return e2e_control(s, "GET", "/counters", NULL, 200); }
+
+/* ------------------------------------------------------------ the Device Setup Service */
+
+void e2e_dss_ca_init(e2e_sim *s, e2e_dss_ca *ca, const char *name)
+{
+    memset(ca, 0, sizeof *ca);
+    char err[256];
+    if (wss_x509_make_ca(name, 30, &ca->key, &ca->cert_pem, err, sizeof err) != WSS_OK)
+        fail_msg("cannot make the device CA %s: %s", name, err);
+    char file[200];
+    snprintf(file, sizeof file, "%s.pem", name);
+    join(ca->path, sizeof ca->path, s->root, file);
+    assert_int_equal(wss_write_file_atomic(ca->path, ca->cert_pem, strlen(ca->cert_pem), 0644), WSS_OK);
+}
+
+void e2e_dss_ca_free(e2e_dss_ca *ca)
+{
+    wss_key_free(ca->key);
+    free(ca->cert_pem);
+    memset(ca, 0, sizeof *ca);
+}
+
+void e2e_config_dss_ca(json_t *config, const e2e_dss_ca *ca)
+{
+    json_object_set_new(config, "dss", json_pack("{s:[s]}", "device_ca_files", ca->path));
+}
+
+void e2e_dss_device_make(e2e_dss_device *d, const e2e_dss_ca *ca, const char *dsn, const char *product_index)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->dsn, sizeof d->dsn, "%s", dsn);
+    snprintf(d->product_index, sizeof d->product_index, "%s", product_index);
+    assert_int_equal(wss_key_generate(&d->key), WSS_OK);
+    char err[256];
+    if (wss_x509_issue_client(ca->key, ca->cert_pem, d->key, "openwss e2e device", dsn, 30, &d->cert_pem, err,
+                              sizeof err) != WSS_OK)
+        fail_msg("cannot issue the certificate of %s: %s", dsn, err);
+    d->key_pem = wss_key_private_pem(d->key);
+    d->public_b64 = wss_key_public_b64(d->key);
+    assert_non_null(d->key_pem);
+    assert_non_null(d->public_b64);
+}
+
+void e2e_dss_device_free(e2e_dss_device *d)
+{
+    wss_key_free(d->key);
+    free(d->cert_pem);
+    free(d->key_pem);
+    free(d->public_b64);
+    memset(d, 0, sizeof *d);
+}
+
+char *e2e_dss_control_line(const e2e_dss_device *d)
+{
+    json_t *o =
+        json_pack("{s:s, s:s, s:s}", "dsn", d->dsn, "product_index", d->product_index, "public_key", d->public_b64);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    assert_non_null(text);
+    char *line = malloc(strlen(text) + 2);
+    assert_non_null(line);
+    sprintf(line, "%s\n", text);
+    free(text);
+    return line;
+}
+
+json_t *e2e_dss_import_text(e2e_sim *s, const char *text, long expect_status)
+{
+    e2e_resp r;
+    e2e_http(s, "POST", "/control/v1/devices/import", s->control_token, "application/x-ndjson", text, strlen(text), &r);
+    if (r.status != expect_status) {
+        fprintf(stderr, "devices/import: %ld %.*s\n", r.status, (int)r.len, r.body ? r.body : "");
+        fail_msg("devices/import: status %ld, expected %ld", r.status, expect_status);
+    }
+    json_t *answer = json_incref(r.json);
+    e2e_resp_free(&r);
+    return answer;
+}
+
+void e2e_dss_import(e2e_sim *s, const e2e_dss_device *d)
+{
+    char *line = e2e_dss_control_line(d);
+    json_t *answer = e2e_dss_import_text(s, line, 200);
+    assert_int_equal(e2e_jint(answer, "imported", 0), 1);
+    json_decref(answer);
+    free(line);
+}
+
+static size_t dss_on_header(char *buf, size_t size, size_t n, void *ctx)
+{
+    e2e_dss_resp *out = ctx;
+    size_t len = size * n;
+    static const char name[] = "x-amzn-dss-signature:";
+    if (len > sizeof name - 1 && strncasecmp(buf, name, sizeof name - 1) == 0) {
+        size_t start = sizeof name - 1;
+        while (start < len && buf[start] == ' ')
+            start++;
+        size_t end = len;
+        while (end > start && (buf[end - 1] == '\r' || buf[end - 1] == '\n' || buf[end - 1] == ' '))
+            end--;
+        snprintf(out->signature, sizeof out->signature, "%.*s", (int)(end - start), buf + start);
+        out->nsignatures++;
+    }
+    return len;
+}
+
+static size_t dss_on_body(char *buf, size_t size, size_t n, void *ctx)
+{
+    e2e_dss_resp *out = ctx;
+    size_t len = size * n;
+    char *grown = realloc(out->body, out->len + len + 1);
+    if (!grown)
+        return 0;
+    out->body = grown;
+    memcpy(out->body + out->len, buf, len);
+    out->len += len;
+    out->body[out->len] = 0;
+    return len;
+}
+
+void e2e_dss_post(e2e_sim *s, const e2e_dss_opts *o, const char *op, const char *body, size_t len, e2e_dss_resp *out)
+{
+    pthread_once(&httpc_once, httpc_init);
+    memset(out, 0, sizeof *out);
+    const char *dss_url = e2e_jstr(s->client.credentials, "dss_url");
+    const char *colon = dss_url ? strrchr(dss_url, ':') : NULL;
+    assert_non_null(colon);
+    int port = atoi(colon + 1);
+    char url[512], resolve[300], provisioner[300];
+    snprintf(url, sizeof url, "https://%s:%d/api/v1/%s", E2E_DSS_HOST, port, op);
+    snprintf(resolve, sizeof resolve, "%s:%d:127.0.0.1", E2E_DSS_HOST, port);
+    CURL *curl = curl_easy_init();
+    assert_non_null(curl);
+    struct curl_slist *hosts = curl_slist_append(NULL, resolve);
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (o && o->provisioner) {
+        snprintf(provisioner, sizeof provisioner, "X-Openwss-Provisioner: %s", o->provisioner);
+        headers = curl_slist_append(headers, provisioner);
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_RESOLVE, hosts);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_CAINFO, e2e_jstr(s->client.credentials, "dss_ca_file"));
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, dss_on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, dss_on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    struct curl_blob cert = {0}, key = {0};
+    if (o && o->cert_pem && o->key_pem) {
+        cert = (struct curl_blob){.data = (void *)o->cert_pem, .len = strlen(o->cert_pem), .flags = CURL_BLOB_COPY};
+        key = (struct curl_blob){.data = (void *)o->key_pem, .len = strlen(o->key_pem), .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(curl, CURLOPT_SSLCERT_BLOB, &cert);
+        curl_easy_setopt(curl, CURLOPT_SSLCERTTYPE, "PEM");
+        curl_easy_setopt(curl, CURLOPT_SSLKEY_BLOB, &key);
+        curl_easy_setopt(curl, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
+    else
+        snprintf(out->err, sizeof out->err, "%s", curl_easy_strerror(rc));
+    if (out->status && out->len)
+        out->json = json_loadb(out->body, out->len, 0, NULL);
+    curl_slist_free_all(hosts);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+}
+
+void e2e_dss_resp_free(e2e_dss_resp *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+wss_err e2e_dss_verify(e2e_sim *s, const e2e_dss_resp *r)
+{
+    if (!*r->signature || r->nsignatures != 1)
+        return WSS_ERR_INVALID;
+    wss_crypto_key *key = NULL;
+    char why[256];
+    const char *pub = e2e_jstr(s->client.credentials, "dss_public_key");
+    if (!pub || wss_key_parse_public(pub, &key, why, sizeof why) != WSS_OK)
+        fail_msg("credentials.json has no usable dss_public_key");
+    wss_err rc = wss_ecdsa_verify_b64(key, r->body ? r->body : "", r->len, r->signature);
+    wss_key_free(key);
+    return rc;
+}
+
+void e2e_dss_nonce(char out[32])
+{
+    uint8_t raw[24];
+    assert_int_equal(wss_random_bytes(raw, sizeof raw), WSS_OK);
+    char *b64 = wss_base64_encode(raw, sizeof raw);
+    assert_non_null(b64);
+    snprintf(out, 32, "%.31s", b64);
+    free(b64);
+}

@@ -399,4 +399,71 @@ void e2e_cloud_world_start(e2e_cloud_world *cw, const json_t *cloud_overrides);
 /* The counters of the emulator (GET /counters). */
 json_t *e2e_counters(e2e_sim *s);
 
+/* ------------------------------------------------------------ the Device Setup Service */
+
+/* A device as the DSS sees it: a maker's device CA (its certificate in a
+ * file under the emulator's temporary folder, for dss.device_ca_files),
+ * devices with their own P-256 key and a client certificate from that CA
+ * whose subject serialNumber is the DSN, and requests made with libcurl
+ * directly: SNI and host name dp-sps-na.amazon.com resolved to the DSS
+ * listener, the emulator's CA trusted, the device certificate presented. */
+
+#define E2E_DSS_HOST "dp-sps-na.amazon.com"
+
+typedef struct e2e_dss_ca {
+    wss_crypto_key *key;
+    char *cert_pem;
+    char path[1200]; /* <root>/<name>.pem */
+} e2e_dss_ca;
+
+/* Makes a CA named name and writes its certificate to <root>/<name>.pem (asserts). */
+void e2e_dss_ca_init(e2e_sim *s, e2e_dss_ca *ca, const char *name);
+void e2e_dss_ca_free(e2e_dss_ca *ca);
+/* Sets config's "dss": {"device_ca_files": [ca->path]}. */
+void e2e_config_dss_ca(json_t *config, const e2e_dss_ca *ca);
+
+typedef struct e2e_dss_device {
+    char dsn[65];
+    char product_index[65];
+    wss_crypto_key *key;
+    char *key_pem;
+    char *cert_pem;
+    char *public_b64; /* base64 DER SPKI */
+} e2e_dss_device;
+
+/* A fresh key and a certificate from ca (serialNumber dsn); registers nothing (asserts). */
+void e2e_dss_device_make(e2e_dss_device *d, const e2e_dss_ca *ca, const char *dsn, const char *product_index);
+void e2e_dss_device_free(e2e_dss_device *d);
+/* The device's line of a control log, newline included (malloc'd). */
+char *e2e_dss_control_line(const e2e_dss_device *d);
+/* POSTs text to /control/v1/devices/import; asserts the status; returns the answer. */
+json_t *e2e_dss_import_text(e2e_sim *s, const char *text, long expect_status);
+/* Registers one device through the import (asserts 200). */
+void e2e_dss_import(e2e_sim *s, const e2e_dss_device *d);
+
+typedef struct e2e_dss_opts {
+    const char *cert_pem;    /* client certificate (PEM); NULL sends none */
+    const char *key_pem;     /* its key */
+    const char *provisioner; /* X-Openwss-Provisioner; NULL sends none (the home network) */
+} e2e_dss_opts;
+
+typedef struct e2e_dss_resp {
+    long status; /* 0 when no answer came (err says why) */
+    char *body;
+    size_t len;
+    json_t *json;        /* the body parsed, or NULL */
+    char signature[256]; /* the x-amzn-dss-signature header, "" when absent */
+    int nsignatures;     /* how many of them came */
+    char err[256];
+} e2e_dss_resp;
+
+/* POSTs body to /api/v1/<op> of the emulator's DSS. Never asserts on the answer. */
+void e2e_dss_post(e2e_sim *s, const e2e_dss_opts *o, const char *op, const char *body, size_t len, e2e_dss_resp *out);
+void e2e_dss_resp_free(e2e_dss_resp *r);
+/* Checks r's signature with the DSS public key of credentials.json: WSS_OK,
+ * WSS_ERR_VERIFY (does not verify), WSS_ERR_INVALID (missing or malformed). */
+wss_err e2e_dss_verify(e2e_sim *s, const e2e_dss_resp *r);
+/* A fresh 31-character Base64 nonce, as the device library makes them. */
+void e2e_dss_nonce(char out[32]);
+
 #endif
