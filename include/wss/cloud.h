@@ -25,6 +25,11 @@ wss_err wss_cloud_start(const wss_cloud_options *opts, wss_cloud **out, char *er
 /* "https://127.0.0.1:PORT" without a trailing slash. */
 const char *wss_cloud_base_url(const wss_cloud *c);
 
+/* The maker's own account linking, for a running cloud: adds user_id if it
+ * is new and mints an access token of the maker's service for it (what the
+ * maker's app hands to Alexa's Skill Activation API). *token is malloc'd. */
+wss_err wss_cloud_user_token(wss_cloud *c, const char *user_id, long long expires_in_s, char **token);
+
 /* Stops accepting, finishes deliveries in flight, closes the store, frees. */
 void wss_cloud_stop(wss_cloud *c);
 

@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/stop_signal.h"
-#include "cloud/store.h"
+#include "cloud/internal.h"
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
@@ -72,16 +72,11 @@ static int user_add(cloud_store *st, const char *id, const char *name)
 
 static int user_token(cloud_store *st, const char *id, long long expires_in_s)
 {
-    char *token = wss_random_token("wss-user.", 32);
-    char sha[65];
-    if (!token)
-        return CLI_FAILED;
-    wss_sha256_hex(token, sha);
-    long long expires_ms = wss_wall_ms() + expires_in_s * 1000;
-    wss_err rc = st->ops->user_token_add(st, sha, id, expires_ms);
+    char *token = NULL;
+    long long expires_ms = 0;
+    wss_err rc = cloud_user_token_mint(st, id, expires_in_s, &token, &expires_ms);
     if (rc != WSS_OK) {
         fprintf(stderr, "wss cloud user token: %s\n", rc == WSS_ERR_NOT_FOUND ? "no such user" : wss_strerror(rc));
-        free(token);
         return CLI_FAILED;
     }
     print_json(

@@ -9,5 +9,8 @@
 
 int cli_sim(int argc, char **argv);
 int cli_cloud(int argc, char **argv);
+int cli_demo(int argc, char **argv);
+int cli_mfg(int argc, char **argv);
+int cli_wwa(int argc, char **argv);
 
 #endif

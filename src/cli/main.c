@@ -17,6 +17,9 @@ static const struct {
 } commands[] = {
     {"sim", cli_sim, "the Amazon-side emulator: LWA, event gateway, directives, control API"},
     {"cloud", cli_cloud, "the maker's cloud: device reports, SDAE outbox, skill endpoint, discovery"},
+    {"demo", cli_demo, "Zero Touch Setup of a simulated fleet, end to end, with a results table"},
+    {"mfg", cli_mfg, "manufacturing: the device attestation key, device keys, certificates, barcodes"},
+    {"wwa", cli_wwa, "Works with Alexa compliance: availability, skill errors, incidents, product checklist"},
 };
 
 static void usage(FILE *out)

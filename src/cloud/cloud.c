@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cloud/internal.h"
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/file.h"
 #include "common/log.h"
@@ -130,6 +131,36 @@ wss_err wss_cloud_start(const wss_cloud_options *opts, wss_cloud **out, char *er
 }
 
 const char *wss_cloud_base_url(const wss_cloud *c) { return c ? c->base_url : ""; }
+
+wss_err cloud_user_token_mint(cloud_store *st, const char *user_id, long long expires_in_s, char **token_out,
+                              long long *expires_ms)
+{
+    char *token = wss_random_token("wss-user.", 32);
+    char sha[65];
+    if (!token)
+        return WSS_ERR_NOMEM;
+    wss_sha256_hex(token, sha);
+    *expires_ms = wss_wall_ms() + expires_in_s * 1000;
+    wss_err rc = st->ops->user_token_add(st, sha, user_id, *expires_ms);
+    if (rc != WSS_OK) {
+        free(token);
+        return rc;
+    }
+    *token_out = token;
+    return WSS_OK;
+}
+
+wss_err wss_cloud_user_token(wss_cloud *c, const char *user_id, long long expires_in_s, char **token)
+{
+    *token = NULL;
+    if (!c || !user_id || !*user_id || expires_in_s <= 0)
+        return WSS_ERR_INVALID;
+    wss_err rc = c->store->ops->user_add(c->store, user_id, user_id, wss_wall_ms());
+    if (rc != WSS_OK && rc != WSS_ERR_EXISTS)
+        return rc;
+    long long expires_ms;
+    return cloud_user_token_mint(c->store, user_id, expires_in_s, token, &expires_ms);
+}
 
 void wss_cloud_stop(wss_cloud *c)
 {

@@ -54,6 +54,12 @@ struct wss_cloud {
 };
 typedef struct wss_cloud cloud;
 
+/* cloud.c */
+/* A new access token of the maker's service for user_id (malloc'd), stored
+ * only as its digest, expiring in expires_in_s. */
+wss_err cloud_user_token_mint(cloud_store *st, const char *user_id, long long expires_in_s, char **token_out,
+                              long long *expires_ms);
+
 /* config.c */
 void cloud_config_defaults(cloud_config *cfg);
 wss_err cloud_config_load(const char *path, cloud_config *cfg, char *err, size_t errlen);
