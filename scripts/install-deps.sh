@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang
   libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libjansson-dev libssl-dev libsqlite3-dev
-  libcmocka-dev libmbedtls-dev curl openssl valgrind
+  libcmocka-dev libmbedtls-dev libcairo2-dev curl openssl valgrind
 )
 
 sudo_cmd=()

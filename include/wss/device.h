@@ -100,7 +100,8 @@ typedef enum wss_dev_log_level {
     WSS_DEV_LOG_DEBUG,
     WSS_DEV_LOG_INFO,
     WSS_DEV_LOG_WARN,
-    WSS_DEV_LOG_ERROR
+    WSS_DEV_LOG_ERROR,
+    WSS_DEV_LOG_OFF, /* only as a threshold of a port: nothing is logged */
 } wss_dev_log_level;
 
 /* What the firmware implements. Every function receives ctx. The device's

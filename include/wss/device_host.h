@@ -60,11 +60,11 @@ typedef struct wss_dev_host_options {
     const char *bundle_dir; /* certificate.pem (chain, leaf first), private_key.pem, device.json */
     const char *ca_file;    /* PEM bundle of the CAs the device trusts (DSS, maker cloud) */
     wss_radio *radio;
-    const char *home_id;          /* where the device was powered on */
-    wss_dev_log_level log_level;  /* lines at or above it go to stderr as JSON lines; default ERROR */
-    long http_timeout_ms;         /* per request; 0 means 10 s */
-    uint64_t seed;                /* scales each modelled latency by a factor in [0.75, 1.25] drawn from a
-                                   * generator seeded with it, so devices differ; 0: the scenario's values */
+    const char *home_id;         /* where the device was powered on */
+    wss_dev_log_level log_level; /* lines at or above it go to stderr as JSON lines; default ERROR */
+    long http_timeout_ms;        /* per request; 0 means 10 s */
+    uint64_t seed;               /* scales each modelled latency by a factor in [0.75, 1.25] drawn from a
+                                  * generator seeded with it, so devices differ; 0: the scenario's values */
 } wss_dev_host_options;
 
 wss_err wss_dev_host_new(const wss_dev_host_options *opts, wss_dev_host **out, char *err, size_t errlen);
@@ -75,11 +75,11 @@ const wss_dev_port *wss_dev_host_port(wss_dev_host *host);
 
 /* What the host saw during a run. */
 typedef struct wss_dev_host_stats {
-    uint64_t simulated_ms;    /* radio time plus retry waits: the device's clock minus real time */
+    uint64_t simulated_ms; /* radio time plus retry waits: the device's clock minus real time */
     uint32_t scans, probes, joins, https_requests;
-    int fallback_started;     /* user_guided_setup was called */
+    int fallback_started; /* user_guided_setup was called */
     wss_dev_fail fallback_reason;
-    char fallback_ssid[40];   /* the setup access point it brought up, "" when none */
+    char fallback_ssid[40]; /* the setup access point it brought up, "" when none */
     char dsn[64];
 } wss_dev_host_stats;
 

@@ -29,19 +29,19 @@
 
 /* What one device does in the run; a plan callback may change any of it. */
 typedef struct wss_fleet_plan {
-    const char *home;           /* a home id of the scenario */
-    const char *buyer;          /* customer id of its purchase record; NULL: never sold */
-    wss_dev_policy policy;      /* the library's retry and time policy */
+    const char *home;      /* a home id of the scenario */
+    const char *buyer;     /* customer id of its purchase record; NULL: never sold */
+    wss_dev_policy policy; /* the library's retry and time policy */
     const char *naming_category;
 } wss_fleet_plan;
 
 typedef struct wss_fleet_options {
-    const char *state_dir;    /* created; must not exist */
-    unsigned devices;         /* 1..100000 */
-    uint64_t seed;            /* scenario choices and latency jitter */
-    const char *faults;       /* a profile name (wss_fleet_profile_*), NULL: "none" */
-    unsigned jobs;            /* devices set up at once; 0: 8 */
-    int keep_storage;         /* write each device's storage.json into its bundle */
+    const char *state_dir; /* created; must not exist */
+    unsigned devices;      /* 1..100000 */
+    uint64_t seed;         /* scenario choices and latency jitter */
+    const char *faults;    /* a profile name (wss_fleet_profile_*), NULL: "none" */
+    unsigned jobs;         /* devices set up at once; 0: 16 */
+    int keep_storage;      /* write each device's storage.json into its bundle */
     /* The homes (docs/radio.md); NULL: the built-in demo homes "home" (the
      * customer's, Echo online), "home-echo-offline" and "cottage" (no locker
      * network in range). Every home's provisioner is registered with the
@@ -79,8 +79,8 @@ typedef struct wss_fleet_device {
     const char *home;
     wss_dev_result result;
     wss_dev_host_stats stats;
-    int in_alexa;             /* the customer's Alexa account lists it */
-    char session_token[256];  /* FFS.SessionToken as the device stored it, "" when none */
+    int in_alexa;            /* the customer's Alexa account lists it */
+    char session_token[256]; /* FFS.SessionToken as the device stored it, "" when none */
     char bundle_dir[4096];
 } wss_fleet_device;
 

@@ -32,6 +32,14 @@ wss_err wss_sim_start(const wss_sim_options *opts, wss_sim **out, char *err, siz
 /* "https://127.0.0.1:PORT" (or http://), without a trailing slash. */
 const char *wss_sim_base_url(const wss_sim *sim);
 
+/* The provisioner link of an emulator running in this process: what
+ * POST /control/v1/provisioners/{id}/probe answers (docs/dss.md section 7),
+ * without the HTTP. Returns 0 and fills the computed network's passphrase
+ * (at least 45 bytes) and the device's DSN when the provisioner brings the
+ * network up, -1 otherwise. */
+int wss_sim_provisioner_probe(wss_sim *sim, const char *provisioner_id, const char *ssid, char *passphrase,
+                              size_t passphrase_len, char *dsn, size_t dsn_len);
+
 /* Stops accepting, finishes directives in flight, closes the store, frees. */
 void wss_sim_stop(wss_sim *sim);
 

@@ -48,7 +48,7 @@ static void print_table(const wss_fleet *f, const wss_fleet_summary *s, unsigned
 {
     int pass = s->success_rate >= WSS_FLEET_SUCCESS_BAR;
     printf("\nZero Touch Setup of %u devices (seed %lu, faults: %s)\n\n", s->devices, seed, faults);
-    printf("  %-42s %u / %u\n", "set up (in the customer's Alexa account)", s->set_up, s->devices);
+    printf("  %-42s %u / %u\n", "set up (in the customers' Alexa accounts)", s->set_up, s->devices);
     printf("  %-42s %.1f %%   (bar 95 %%: %s)\n", "success rate", 100 * s->success_rate, pass ? "met" : "NOT MET");
     printf("  %-42s ", "failures by reason");
     int any = 0;
@@ -80,11 +80,11 @@ static void print_json(const wss_fleet_summary *s, unsigned long seed, const cha
         if (s->by_reason[r])
             json_object_set_new(reasons, reason_name(r), json_integer(s->by_reason[r]));
     }
-    json_t *out = json_pack("{s:i, s:i, s:o, s:f, s:f, s:f, s:f, s:f, s:b, s:I, s:s}", "devices", s->devices,
-                            "set_up", s->set_up, "failures", reasons, "success_rate", s->success_rate, "setup_s_p50",
-                            s->setup_s_p50, "setup_s_p95", s->setup_s_p95, "wall_s", s->wall_s, "flows_per_s",
-                            s->flows_per_s, "pass", s->success_rate >= WSS_FLEET_SUCCESS_BAR, "seed",
-                            (json_int_t)seed, "faults", faults);
+    json_t *out =
+        json_pack("{s:i, s:i, s:o, s:f, s:f, s:f, s:f, s:f, s:b, s:I, s:s}", "devices", s->devices, "set_up", s->set_up,
+                  "failures", reasons, "success_rate", s->success_rate, "setup_s_p50", s->setup_s_p50, "setup_s_p95",
+                  s->setup_s_p95, "wall_s", s->wall_s, "flows_per_s", s->flows_per_s, "pass",
+                  s->success_rate >= WSS_FLEET_SUCCESS_BAR, "seed", (json_int_t)seed, "faults", faults);
     char *text = out ? json_dumps(out, JSON_INDENT(2)) : NULL;
     printf("%s\n", text ? text : "{}");
     free(text);
@@ -95,20 +95,19 @@ static void print_json(const wss_fleet_summary *s, unsigned long seed, const cha
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: wss demo [--devices N] [--seed S] [--faults PROFILE] [--jobs J] [--state DIR] [--keep]\n"
-            "                [--json] [--quiet]\n\n"
-            "Runs Zero Touch Setup (2-to-N) for a fleet on this machine: starts the emulator and the\n"
-            "cloud on free 127.0.0.1 ports in a fresh state directory, links a customer's skill,\n"
-            "manufactures and sells N devices, powers them on in simulated homes and runs every\n"
-            "device through DSS, the cloud's SDAE, CDAD and Proactive Discovery. Ends with a table;\n"
-            "exit status 1 when fewer than 95 %% of the devices reach the customer's Alexa account.\n\n"
-            "  --devices N      devices to set up (default 20)\n"
-            "  --seed S         seed of the scenario's random choices (default 1)\n"
-            "  --faults P       fault profile (default none):\n");
+    fprintf(out, "usage: wss demo [--devices N] [--seed S] [--faults PROFILE] [--jobs J] [--state DIR] [--keep]\n"
+                 "                [--json] [--quiet]\n\n"
+                 "Runs Zero Touch Setup (2-to-N) for a fleet on this machine: starts the emulator and the\n"
+                 "cloud on free 127.0.0.1 ports in a fresh state directory, links a customer's skill,\n"
+                 "manufactures and sells N devices, powers them on in simulated homes and runs every\n"
+                 "device through DSS, the cloud's SDAE, CDAD and Proactive Discovery. Ends with a table;\n"
+                 "exit status 1 when fewer than 95 %% of the devices reach the customer's Alexa account.\n\n"
+                 "  --devices N      devices to set up (default 20)\n"
+                 "  --seed S         seed of the scenario's random choices (default 1)\n"
+                 "  --faults P       fault profile (default none):\n");
     for (size_t i = 0; wss_fleet_profile_name(i); i++)
         fprintf(out, "                     %-6s %s\n", wss_fleet_profile_name(i), wss_fleet_profile_summary(i));
-    fprintf(out, "  --jobs J         devices set up at once (default 8)\n"
+    fprintf(out, "  --jobs J         devices set up at once (default 16)\n"
                  "  --state DIR      state directory (must not exist; default a new one under $TMPDIR)\n"
                  "  --keep           keep the state directory for inspection (it is printed)\n"
                  "  --json           print the summary as JSON\n"
@@ -131,7 +130,7 @@ int cli_demo(int argc, char **argv)
     demo *d = calloc(1, sizeof *d);
     if (!d)
         return CLI_FAILED;
-    d->o = (demo_options){.devices = 20, .seed = 1, .faults = "none", .jobs = 8};
+    d->o = (demo_options){.devices = 20, .seed = 1, .faults = "none", .jobs = 16};
     static const struct option longopts[] = {
         {"devices", required_argument, NULL, 'n'}, {"seed", required_argument, NULL, 's'},
         {"faults", required_argument, NULL, 'f'},  {"jobs", required_argument, NULL, 'j'},
@@ -160,9 +159,7 @@ int cli_demo(int argc, char **argv)
             }
             d->o.seed = v;
             break;
-        case 'f':
-            d->o.faults = optarg;
-            break;
+        case 'f': d->o.faults = optarg; break;
         case 'j':
             if (parse_uint(optarg, 256, &v) || v == 0) {
                 fprintf(stderr, "wss demo: --jobs must be 1..256\n");
@@ -171,18 +168,10 @@ int cli_demo(int argc, char **argv)
             }
             d->o.jobs = (unsigned)v;
             break;
-        case 'd':
-            d->o.state = optarg;
-            break;
-        case 'k':
-            d->o.keep = 1;
-            break;
-        case 'J':
-            d->o.json = 1;
-            break;
-        case 'q':
-            d->o.quiet = 1;
-            break;
+        case 'd': d->o.state = optarg; break;
+        case 'k': d->o.keep = 1; break;
+        case 'J': d->o.json = 1; break;
+        case 'q': d->o.quiet = 1; break;
         case 'h':
             usage(stdout);
             free(d);

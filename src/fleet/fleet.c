@@ -32,6 +32,9 @@
 #define FLEET_PRODUCT_INDEX "Dm01"
 #define FLEET_ALEXA_WAIT_S 60.0
 #define FLEET_GRANT_WAIT_S 15.0
+/* Devices per household in the built-in homes: Alexa lists at most 300
+ * endpoints per customer, and a home has a few dozen devices at most. */
+#define FLEET_HOUSEHOLD_DEVICES 25
 
 typedef struct profile {
     const char *name;
@@ -47,7 +50,10 @@ static const profile profiles[] = {
      0.05, 0.05, 0.08, 0.05},
 };
 
-const char *wss_fleet_profile_name(size_t i) { return i < sizeof profiles / sizeof *profiles ? profiles[i].name : NULL; }
+const char *wss_fleet_profile_name(size_t i)
+{
+    return i < sizeof profiles / sizeof *profiles ? profiles[i].name : NULL;
+}
 
 const char *wss_fleet_profile_summary(size_t i)
 {
@@ -67,6 +73,10 @@ struct wss_fleet {
     char mfg_dir[PATH_MAX];
     char ca_bundle[PATH_MAX];
     char *scenario;
+    unsigned households;            /* customers with a home each (1 with a scenario of the caller's) */
+    char (*household_home)[32];     /* "home", "home-2", ... */
+    char (*household_customer)[64]; /* WSS_FLEET_CUSTOMER_ID, then WSS_FLEET_CUSTOMER_ID "-2", ... */
+    json_t *home_owner;             /* home id -> customer id */
     wss_sim *sim;
     wss_cloud *cloud;
     sim_client client;
@@ -171,11 +181,11 @@ static json_t *ap(const char *ssid, const char *bssid, const char *security, con
     return a;
 }
 
-/* The customer's home (Echo online on 2.4 GHz; the home network is in the
- * locker; its 5 GHz twin the devices cannot hear; a hidden lab network; a
- * neighbour's), a home like it whose Echo is offline, and a cottage where no
- * locker network is in range. */
-static char *default_scenario(void)
+/* The households' homes (each: the Echo online on 2.4 GHz; the home
+ * network in the locker; its 5 GHz twin the devices cannot hear; a hidden
+ * lab network; a neighbour's), a home like them whose Echo is offline, and a
+ * cottage where no locker network is in range (both the first household's). */
+static char *default_scenario(const wss_fleet *f)
 {
     json_t *home_aps = json_pack(
         "[o, o, o, o]", ap(WSS_FLEET_HOME_SSID, "02:00:00:00:01:01", "WPA_PSK", FLEET_HOME_KEY, "2.4", 6, -48, 0),
@@ -183,19 +193,75 @@ static char *default_scenario(void)
         ap("Demo Lab", "02:00:00:00:01:03", "WPA_PSK", "lab-network-key", "2.4", 11, -60, 1),
         ap("Neighbour", "02:00:00:00:02:01", "WPA_PSK", "not-our-business", "2.4", 1, -78, 0));
     json_t *cottage_aps = json_pack("[o]", ap("Cafe Guest", "02:00:00:00:03:01", "OPEN", NULL, "2.4", 1, -70, 0));
-    json_t *doc = json_pack(
-        "{s:{s:i, s:i, s:i, s:i}, s:[{s:s, s:O, s:{s:s, s:b, s:s}}, {s:s, s:O, s:{s:s, s:b, s:s}},"
-        " {s:s, s:O, s:{s:s, s:b, s:s}}]}",
-        "latency_ms", "scan", 2200, "probe", 300, "join", 1800, "join_fail", 6000, "homes", "id", "home",
-        "access_points", home_aps, "provisioner", "id", "echo-home", "online", 1, "band", "2.4", "id",
-        "home-echo-offline", "access_points", home_aps, "provisioner", "id", "echo-offline", "online", 0, "band",
-        "2.4", "id", "cottage", "access_points", cottage_aps, "provisioner", "id", "echo-cottage", "online", 1, "band",
-        "2.4");
+    json_t *homes = json_array();
+    for (unsigned h = 0; homes && h < f->households; h++) {
+        char echo[48];
+        snprintf(echo, sizeof echo, "echo-%s", f->household_home[h]);
+        json_array_append_new(homes,
+                              json_pack("{s:s, s:O, s:{s:s, s:b, s:s}}", "id", f->household_home[h], "access_points",
+                                        home_aps, "provisioner", "id", echo, "online", 1, "band", "2.4"));
+    }
+    json_array_append_new(homes, json_pack("{s:s, s:O, s:{s:s, s:b, s:s}}", "id", "home-echo-offline", "access_points",
+                                           home_aps, "provisioner", "id", "echo-offline", "online", 0, "band", "2.4"));
+    json_array_append_new(homes,
+                          json_pack("{s:s, s:O, s:{s:s, s:b, s:s}}", "id", "cottage", "access_points", cottage_aps,
+                                    "provisioner", "id", "echo-cottage", "online", 1, "band", "2.4"));
+    json_t *doc = json_pack("{s:{s:i, s:i, s:i, s:i}, s:o}", "latency_ms", "scan", 2200, "probe", 300, "join", 1800,
+                            "join_fail", 6000, "homes", homes);
     json_decref(home_aps);
     json_decref(cottage_aps);
     char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
     json_decref(doc);
     return text;
+}
+
+/* Households, and who owns each home of the scenario: a home with a
+ * provisioner whose id starts with "neighbour-" is the other customer's; the
+ * built-in households' homes are theirs; any other home is the first
+ * household's. */
+static int plan_households(wss_fleet *f)
+{
+    f->households = f->o.scenario_json ? 1 : (f->o.devices + FLEET_HOUSEHOLD_DEVICES - 1) / FLEET_HOUSEHOLD_DEVICES;
+    f->household_home = calloc(f->households, sizeof *f->household_home);
+    f->household_customer = calloc(f->households, sizeof *f->household_customer);
+    f->home_owner = json_object();
+    if (!f->household_home || !f->household_customer || !f->home_owner)
+        return -1;
+    for (unsigned h = 0; h < f->households; h++) {
+        if (h == 0) {
+            snprintf(f->household_home[h], sizeof f->household_home[h], "home");
+            snprintf(f->household_customer[h], sizeof f->household_customer[h], "%s", WSS_FLEET_CUSTOMER_ID);
+        } else {
+            snprintf(f->household_home[h], sizeof f->household_home[h], "home-%u", h + 1);
+            snprintf(f->household_customer[h], sizeof f->household_customer[h], "%s-%u", WSS_FLEET_CUSTOMER_ID, h + 1);
+        }
+        json_object_set_new(f->home_owner, f->household_home[h], json_string(f->household_customer[h]));
+    }
+    return 0;
+}
+
+/* Homes whose provisioner's id starts with "neighbour-" belong to the other customer. */
+static int map_neighbours(wss_fleet *f)
+{
+    json_t *doc = json_loads(f->scenario, 0, NULL);
+    size_t i;
+    json_t *home;
+    json_array_foreach(json_object_get(doc, "homes"), i, home)
+    {
+        const char *id = json_string_value(json_object_get(json_object_get(home, "provisioner"), "id"));
+        const char *home_id = json_string_value(json_object_get(home, "id"));
+        if (id && home_id && !strncmp(id, "neighbour-", 10))
+            json_object_set_new(f->home_owner, home_id, json_string(WSS_FLEET_OTHER_CUSTOMER_ID));
+    }
+    int ok = doc != NULL;
+    json_decref(doc);
+    return ok ? 0 : -1;
+}
+
+static const char *home_owner(const wss_fleet *f, const char *home)
+{
+    const char *o = json_string_value(json_object_get(f->home_owner, home ? home : ""));
+    return o ? o : WSS_FLEET_CUSTOMER_ID;
 }
 
 /* --- building the world --- */
@@ -226,20 +292,29 @@ static int start_emulator(wss_fleet *f, char *err, size_t errlen)
         return -1;
     }
     /* The skill's endpoint is the cloud's, known once the cloud listens. */
-    json_t *config = json_pack(
-        "{s:{s:f, s:i}, s:[{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:f, s:i}}],"
-        " s:[{s:s, s:s, s:[{s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i}]},"
-        " {s:s, s:s, s:[{s:s, s:s, s:s, s:i}]}],"
-        " s:{s:[s]}}",
-        "default_rate_limit", "per_second", 100000.0, "burst", 100000, "skills", "skill_id", WSS_FLEET_SKILL_ID,
-        "client_id", FLEET_CLIENT_ID, "client_secret_env", FLEET_SECRET_ENV, "endpoint",
-        "https://127.0.0.1:9/alexa/skill", "stage", "live", "marketplace", "US", "rate_limit", "per_second",
-        100000.0, "burst", 100000, "customers", "customer_id", WSS_FLEET_CUSTOMER_ID, "name", "Demo Customer", "wifi",
-        "ssid", WSS_FLEET_HOME_SSID, "securityProtocol", "WPA_PSK", "key", FLEET_HOME_KEY, "priority", 1, "ssid",
-        WSS_FLEET_HOME_SSID " 5G", "securityProtocol", "WPA_PSK", "key", FLEET_HOME_KEY, "priority", 2, "ssid",
-        "Demo Lab", "securityProtocol", "WPA_PSK", "key", "lab-network-key", "priority", 3, "customer_id",
-        WSS_FLEET_OTHER_CUSTOMER_ID, "name", "Neighbour", "wifi", "ssid", "Neighbour", "securityProtocol", "WPA_PSK",
-        "key", "not-our-business", "priority", 1, "dss", "device_ca_files", dak);
+    json_t *locker =
+        json_pack("[{s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i}, {s:s, s:s, s:s, s:i}]", "ssid", WSS_FLEET_HOME_SSID,
+                  "securityProtocol", "WPA_PSK", "key", FLEET_HOME_KEY, "priority", 1, "ssid",
+                  WSS_FLEET_HOME_SSID " 5G", "securityProtocol", "WPA_PSK", "key", FLEET_HOME_KEY, "priority", 2,
+                  "ssid", "Demo Lab", "securityProtocol", "WPA_PSK", "key", "lab-network-key", "priority", 3);
+    json_t *customers = json_array();
+    for (unsigned h = 0; locker && customers && h < f->households; h++) {
+        char name[64];
+        snprintf(name, sizeof name, "Demo Customer %u", h + 1);
+        json_array_append_new(customers, json_pack("{s:s, s:s, s:O}", "customer_id", f->household_customer[h], "name",
+                                                   name, "wifi", locker));
+    }
+    json_decref(locker);
+    json_array_append_new(customers,
+                          json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:i}]}", "customer_id", WSS_FLEET_OTHER_CUSTOMER_ID,
+                                    "name", "Neighbour", "wifi", "ssid", "Neighbour", "securityProtocol", "WPA_PSK",
+                                    "key", "not-our-business", "priority", 1));
+    json_t *config =
+        json_pack("{s:{s:f, s:i}, s:[{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:f, s:i}}], s:o, s:{s:[s]}}",
+                  "default_rate_limit", "per_second", 100000.0, "burst", 100000, "skills", "skill_id",
+                  WSS_FLEET_SKILL_ID, "client_id", FLEET_CLIENT_ID, "client_secret_env", FLEET_SECRET_ENV, "endpoint",
+                  "https://127.0.0.1:9/alexa/skill", "stage", "live", "marketplace", "US", "rate_limit", "per_second",
+                  100000.0, "burst", 100000, "customers", customers, "dss", "device_ca_files", dak);
     if (!config) {
         snprintf(err, errlen, "cannot build the emulator's configuration");
         return -1;
@@ -304,11 +379,11 @@ static int start_cloud(wss_fleet *f, char *err, size_t errlen)
         snprintf(err, errlen, "the emulator's credentials.json lacks lwa_token_url or event_gateway_url");
         return -1;
     }
-    json_t *config = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "listen", "127.0.0.1:0",
-                               "state_dir", cloud_dir, "lwa_client_id", FLEET_CLIENT_ID, "lwa_token_url", lwa,
-                               "gateway_url", gateway, "lwa_client_secret_env", FLEET_SECRET_ENV, "outbound_ca_file",
-                               f->client.ca_file, "device_ca_file", dak, "manufacturer_name", "openwss demo",
-                               "retry_delay_ms", 200);
+    json_t *config =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "listen", "127.0.0.1:0", "state_dir", cloud_dir,
+                  "lwa_client_id", FLEET_CLIENT_ID, "lwa_token_url", lwa, "gateway_url", gateway,
+                  "lwa_client_secret_env", FLEET_SECRET_ENV, "outbound_ca_file", f->client.ca_file, "device_ca_file",
+                  dak, "manufacturer_name", "openwss demo", "retry_delay_ms", 200);
     if (write_json(config_path, config, err, errlen))
         return -1;
     wss_cloud_options co = {.config_path = config_path};
@@ -341,20 +416,24 @@ static int start_cloud(wss_fleet *f, char *err, size_t errlen)
 /* The customer links the skill in the maker's app: the maker's token for the
  * customer goes to Alexa's Skill Activation; the emulator then sends
  * AcceptGrant to the cloud. Waits for the cloud's answer. */
-static int link_customer(wss_fleet *f, char *err, size_t errlen)
+static int link_customers(wss_fleet *f, char *err, size_t errlen)
 {
-    char *token = NULL;
-    if (wss_cloud_user_token(f->cloud, FLEET_MAKER_USER, 24 * 3600, &token) != WSS_OK) {
-        snprintf(err, errlen, "the cloud cannot make the customer's token");
-        return -1;
-    }
     char path[400];
-    snprintf(path, sizeof path, "/customers/%s/skills/%s", WSS_FLEET_CUSTOMER_ID, WSS_FLEET_SKILL_ID);
-    int rc = control(f, "PUT", path, json_pack("{s:s}", "access_token", token), 200, NULL, err, errlen);
-    memset(token, 0, strlen(token));
-    free(token);
-    if (rc)
-        return -1;
+    for (unsigned h = 0; h < f->households; h++) {
+        char user[64];
+        snprintf(user, sizeof user, "%s-%u", FLEET_MAKER_USER, h + 1);
+        char *token = NULL;
+        if (wss_cloud_user_token(f->cloud, user, 24 * 3600, &token) != WSS_OK) {
+            snprintf(err, errlen, "the cloud cannot make the customer's token");
+            return -1;
+        }
+        snprintf(path, sizeof path, "/customers/%s/skills/%s", f->household_customer[h], WSS_FLEET_SKILL_ID);
+        int rc = control(f, "PUT", path, json_pack("{s:s}", "access_token", token), 200, NULL, err, errlen);
+        memset(token, 0, strlen(token));
+        free(token);
+        if (rc)
+            return -1;
+    }
     double deadline = mono_s() + FLEET_GRANT_WAIT_S;
     snprintf(path, sizeof path, "/skills/%s/requests", WSS_FLEET_SKILL_ID);
     for (;;) {
@@ -365,10 +444,10 @@ static int link_customer(wss_fleet *f, char *err, size_t errlen)
         long long bad = json_integer_value(json_object_get(r, "errors")) +
                         json_integer_value(json_object_get(r, "invalid_responses"));
         json_decref(r);
-        if (ok >= 1)
+        if (ok >= (long long)f->households)
             return 0;
         if (bad > 0 || mono_s() > deadline) {
-            snprintf(err, errlen, "the cloud did not accept the grant (AcceptGrant %s)",
+            snprintf(err, errlen, "the cloud did not accept the grants (AcceptGrant %s)",
                      bad ? "was answered with an error" : "had no answer in 15 s");
             return -1;
         }
@@ -391,7 +470,7 @@ static int provisioners(wss_fleet *f, char *err, size_t errlen)
             continue;
         json_t *online = json_object_get(p, "online");
         const char *band = json_string_value(json_object_get(p, "band"));
-        const char *owner = strncmp(id, "neighbour-", 10) ? WSS_FLEET_CUSTOMER_ID : WSS_FLEET_OTHER_CUSTOMER_ID;
+        const char *owner = home_owner(f, json_string_value(json_object_get(home, "id")));
         rc = control(f, "POST", "/provisioners",
                      json_pack("{s:s, s:s, s:b, s:s}", "provisioner_id", id, "customer_id", owner, "online",
                                online ? json_is_true(online) : 1, "band", band ? band : "2.4"),
@@ -461,9 +540,9 @@ static int issue_and_sell(wss_fleet *f, char *err, size_t errlen)
     /* The package barcode scan at fulfilment records each purchase. */
     for (unsigned i = 0; i < f->o.devices; i++) {
         slot *s = &f->slots[i];
-        if (s->plan.buyer && control(f, "POST", "/purchases",
-                                     json_pack("{s:s, s:s}", "dsn", s->pub.dsn, "customer_id", s->plan.buyer), 201,
-                                     NULL, err, errlen))
+        if (s->plan.buyer &&
+            control(f, "POST", "/purchases", json_pack("{s:s, s:s}", "dsn", s->pub.dsn, "customer_id", s->plan.buyer),
+                    201, NULL, err, errlen))
             return -1;
     }
     return 0;
@@ -478,8 +557,8 @@ static int inject_faults(wss_fleet *f, char *err, size_t errlen)
         return -1;
     if (p->gateway_5xx > 0 &&
         control(f, "POST", "/faults",
-                json_pack("{s:s, s:i, s:f}", "route", "events", "status", 503, "rate", p->gateway_5xx), 201, NULL,
-                err, errlen))
+                json_pack("{s:s, s:i, s:f}", "route", "events", "status", 503, "rate", p->gateway_5xx), 201, NULL, err,
+                errlen))
         return -1;
     return 0;
 }
@@ -491,10 +570,11 @@ static void plan_devices(wss_fleet *f)
     for (unsigned i = 0; i < f->o.devices; i++) {
         slot *sl = &f->slots[i];
         double x = (double)(rng_next(&s) >> 11) / 9007199254740992.0;
-        sl->plan.home = x < p->offline_home ? "home-echo-offline"
+        unsigned h = f->o.scenario_json ? 0 : i / FLEET_HOUSEHOLD_DEVICES;
+        sl->plan.home = x < p->offline_home                 ? "home-echo-offline"
                         : x < p->offline_home + p->far_home ? "cottage"
-                                                            : "home";
-        sl->plan.buyer = WSS_FLEET_CUSTOMER_ID;
+                                                            : f->household_home[h];
+        sl->plan.buyer = home_owner(f, sl->plan.home);
         sl->plan.naming_category = "SWITCH";
         wss_dev_policy_default(&sl->plan.policy);
         if (f->o.plan)
@@ -504,24 +584,12 @@ static void plan_devices(wss_fleet *f)
     }
 }
 
-static int probe_link(void *ctx, const char *provisioner_id, const char *ssid, char *passphrase, size_t plen,
-                      char *dsn, size_t dlen)
+/* The provisioners live in the emulator, which runs in this process. */
+static int probe_link(void *ctx, const char *provisioner_id, const char *ssid, char *passphrase, size_t plen, char *dsn,
+                      size_t dlen)
 {
     wss_fleet *f = ctx;
-    char path[200], err[256];
-    snprintf(path, sizeof path, "/provisioners/%s/probe", provisioner_id);
-    json_t *out = NULL;
-    if (control(f, "POST", path, json_pack("{s:s}", "ssid", ssid), 200, &out, err, sizeof err))
-        return -1;
-    const char *p = json_string_value(json_object_get(out, "passphrase"));
-    const char *n = json_string_value(json_object_get(out, "dsn"));
-    int ok = p && strlen(p) < plen;
-    if (ok) {
-        snprintf(passphrase, plen, "%s", p);
-        snprintf(dsn, dlen, "%s", n ? n : "");
-    }
-    json_decref(out);
-    return ok ? 0 : -1;
+    return wss_sim_provisioner_probe(f->sim, provisioner_id, ssid, passphrase, plen, dsn, dlen);
 }
 
 wss_err wss_fleet_start(const wss_fleet_options *opts, wss_fleet **out, char *err, size_t errlen)
@@ -558,9 +626,15 @@ wss_err wss_fleet_start(const wss_fleet_options *opts, wss_fleet **out, char *er
         return WSS_ERR_IO;
     }
     f->slots = calloc(opts->devices, sizeof *f->slots);
-    f->scenario = opts->scenario_json ? strdup(opts->scenario_json) : default_scenario();
+    if (plan_households(f) != 0) {
+        snprintf(err, errlen, "out of memory");
+        wss_fleet_stop(f);
+        return WSS_ERR_NOMEM;
+    }
+    f->scenario = opts->scenario_json ? strdup(opts->scenario_json) : default_scenario(f);
     char scenario_path[PATH_MAX];
-    if (!f->slots || !f->scenario || path_join(scenario_path, sizeof scenario_path, f->root, "scenario.json") ||
+    if (!f->slots || !f->scenario || map_neighbours(f) != 0 ||
+        path_join(scenario_path, sizeof scenario_path, f->root, "scenario.json") ||
         wss_write_file_atomic(scenario_path, f->scenario, strlen(f->scenario), 0644) != WSS_OK) {
         snprintf(err, errlen, "cannot write the scenario");
         wss_fleet_stop(f);
@@ -577,7 +651,7 @@ wss_err wss_fleet_start(const wss_fleet_options *opts, wss_fleet **out, char *er
     }
     if (!bad) {
         progress(f, "the customer links the skill (AcceptGrant to the cloud); Echo devices registered");
-        bad = link_customer(f, err, errlen) || provisioners(f, err, errlen);
+        bad = link_customers(f, err, errlen) || provisioners(f, err, errlen);
     }
     if (!bad) {
         progress(f, "manufacturing %u devices; control log imported; sold to the customer", f->o.devices);
@@ -609,7 +683,7 @@ static void run_one(wss_fleet *f, slot *s)
                                .ca_file = f->ca_bundle,
                                .radio = f->radio,
                                .home_id = s->home,
-                               .log_level = WSS_DEV_LOG_ERROR,
+                               .log_level = WSS_DEV_LOG_OFF, /* outcomes are in the results */
                                .seed = f->o.seed * 1000003u + (uint64_t)(s - f->slots) + 1};
     wss_dev_host *host = NULL;
     if (wss_dev_host_new(&ho, &host, err, sizeof err) != WSS_OK) {
@@ -661,7 +735,7 @@ static void *worker(void *arg)
 static unsigned mark_alexa(wss_fleet *f)
 {
     char path[300];
-    snprintf(path, sizeof path, "/alexa-devices?customer_id=%s", WSS_FLEET_CUSTOMER_ID);
+    snprintf(path, sizeof path, "/alexa-devices");
     json_t *r = NULL;
     if (wss_fleet_control(f, "GET", path, NULL, &r) != 200) {
         json_decref(r);
@@ -691,7 +765,7 @@ static unsigned mark_alexa(wss_fleet *f)
 
 wss_err wss_fleet_run(wss_fleet *f, char *err, size_t errlen)
 {
-    unsigned jobs = f->o.jobs ? f->o.jobs : 8;
+    unsigned jobs = f->o.jobs ? f->o.jobs : 16;
     if (jobs > f->o.devices)
         jobs = f->o.devices;
     pthread_t *threads = calloc(jobs, sizeof *threads);
@@ -793,5 +867,8 @@ void wss_fleet_stop(wss_fleet *f)
     wss_radio_free(f->radio);
     free(f->slots);
     free(f->scenario);
+    free(f->household_home);
+    free(f->household_customer);
+    json_decref(f->home_owner);
     free(f);
 }

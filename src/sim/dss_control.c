@@ -170,6 +170,66 @@ static int device_by_ami(sim *s, const sim_setup_ssid *net, char **dsn, char **k
     return found;
 }
 
+/* The probe itself: 200 with passphrase (45 bytes) and dsn (65 bytes) filled,
+ * or the HTTP status of the refusal with its reason code and message.
+ * Needs db_lock. */
+static int probe(sim *s, const char *id, const char *ssid, size_t ssid_len, char *passphrase, char *dsn_out,
+                 char *product_index, const char **reason, const char **message)
+{
+    sqlite3_stmt *st =
+        wss_db_prepare(s->db, "SELECT customer_id, online, band FROM provisioners WHERE provisioner_id = ?", "t", id);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        *reason = "UNKNOWN_PROVISIONER", *message = "no such provisioner";
+        return 404;
+    }
+    char customer[256];
+    snprintf(customer, sizeof customer, "%s", (const char *)sqlite3_column_text(st, 0));
+    int online = sqlite3_column_int(st, 1);
+    int five_only = strcmp((const char *)sqlite3_column_text(st, 2), "5") == 0;
+    sqlite3_finalize(st);
+    if (!online) {
+        *reason = "PROVISIONER_OFFLINE", *message = "the provisioner is offline";
+        return 409;
+    }
+    if (five_only) {
+        *reason = "PROVISIONER_5GHZ_ONLY", *message = "the provisioner serves 5 GHz only";
+        return 409;
+    }
+    sim_setup_ssid net;
+    char *dsn = NULL, *key = NULL;
+    if (sim_dss_ssid_decode(ssid, ssid_len, &net) != 0) {
+        *reason = "UNKNOWN_NETWORK", *message = "the SSID is not a computed setup network";
+        return 404;
+    }
+    if (!device_by_ami(s, &net, &dsn, &key)) {
+        *reason = "UNKNOWN_DEVICE", *message = "no registered device with that product index has that key";
+        return 404;
+    }
+    st = wss_db_prepare(s->db, "SELECT customer_id FROM purchases WHERE dsn = ?", "t", dsn);
+    int bought = st && sqlite3_step(st) == SQLITE_ROW;
+    int ours = bought && strcmp((const char *)sqlite3_column_text(st, 0), customer) == 0;
+    sqlite3_finalize(st);
+    int status = 200;
+    if (!bought) {
+        *reason = "NOT_PURCHASED", *message = "the device has no purchase record";
+        status = 409;
+    } else if (!ours) {
+        *reason = "OTHER_CUSTOMER", *message = "the device was bought by another customer";
+        status = 409;
+    } else if (sim_dss_passphrase(s, key, net.nonce, passphrase) != WSS_OK) {
+        *reason = "INTERNAL", *message = "cannot derive the passphrase";
+        status = 500;
+    } else {
+        snprintf(dsn_out, 65, "%s", dsn);
+        memcpy(product_index, net.product_index, sizeof net.product_index);
+        sim_event(s, "provisioner.probe.answered", json_pack("{s:s, s:s}", "provisioner_id", id, "dsn", dsn));
+    }
+    free(dsn);
+    free(key);
+    return status;
+}
+
 static void provisioner_probe(sim *s, wss_http_response *resp, const char *id, const json_t *body)
 {
     static const char *const keys[] = {"ssid", NULL};
@@ -181,56 +241,34 @@ static void provisioner_probe(sim *s, wss_http_response *resp, const char *id, c
         wss_http_reply_error(resp, 400, "ssid (the probed network's name, 1..32 bytes) is required");
         return;
     }
-    sqlite3_stmt *st =
-        wss_db_prepare(s->db, "SELECT customer_id, online, band FROM provisioners WHERE provisioner_id = ?", "t", id);
-    if (!st || sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        reply_reason(resp, 404, "UNKNOWN_PROVISIONER", "no such provisioner");
+    char passphrase[45], dsn[65], pid[5];
+    const char *reason = "", *message = "";
+    int status = probe(s, id, ssid, json_string_length(ssid_v), passphrase, dsn, pid, &reason, &message);
+    if (status != 200) {
+        reply_reason(resp, status, reason, message);
         return;
     }
-    char customer[256];
-    snprintf(customer, sizeof customer, "%s", (const char *)sqlite3_column_text(st, 0));
-    int online = sqlite3_column_int(st, 1);
-    int five_only = strcmp((const char *)sqlite3_column_text(st, 2), "5") == 0;
-    sqlite3_finalize(st);
-    if (!online) {
-        reply_reason(resp, 409, "PROVISIONER_OFFLINE", "the provisioner is offline");
-        return;
-    }
-    if (five_only) {
-        reply_reason(resp, 409, "PROVISIONER_5GHZ_ONLY", "the provisioner serves 5 GHz only");
-        return;
-    }
-    sim_setup_ssid net;
-    char *dsn = NULL, *key = NULL;
-    if (sim_dss_ssid_decode(ssid, json_string_length(ssid_v), &net) != 0) {
-        reply_reason(resp, 404, "UNKNOWN_NETWORK", "the SSID is not a computed setup network");
-        return;
-    }
-    if (!device_by_ami(s, &net, &dsn, &key)) {
-        reply_reason(resp, 404, "UNKNOWN_DEVICE", "no registered device with that product index has that key");
-        return;
-    }
-    st = wss_db_prepare(s->db, "SELECT customer_id FROM purchases WHERE dsn = ?", "t", dsn);
-    int bought = st && sqlite3_step(st) == SQLITE_ROW;
-    int ours = bought && strcmp((const char *)sqlite3_column_text(st, 0), customer) == 0;
-    sqlite3_finalize(st);
-    char passphrase[45];
-    if (!bought)
-        reply_reason(resp, 409, "NOT_PURCHASED", "the device has no purchase record");
-    else if (!ours)
-        reply_reason(resp, 409, "OTHER_CUSTOMER", "the device was bought by another customer");
-    else if (sim_dss_passphrase(s, key, net.nonce, passphrase) != WSS_OK)
-        wss_http_reply_error(resp, 500, "cannot derive the passphrase");
-    else {
-        sim_event(s, "provisioner.probe.answered", json_pack("{s:s, s:s}", "provisioner_id", id, "dsn", dsn));
-        wss_http_reply_json(
-            resp, 200,
-            json_pack("{s:s, s:s, s:s}", "dsn", dsn, "product_index", net.product_index, "passphrase", passphrase));
-        memset(passphrase, 0, sizeof passphrase);
-    }
-    free(dsn);
-    free(key);
+    wss_http_reply_json(resp, 200,
+                        json_pack("{s:s, s:s, s:s}", "dsn", dsn, "product_index", pid, "passphrase", passphrase));
+    memset(passphrase, 0, sizeof passphrase);
+}
+
+int wss_sim_provisioner_probe(wss_sim *s, const char *provisioner_id, const char *ssid, char *passphrase,
+                              size_t passphrase_len, char *dsn, size_t dsn_len)
+{
+    if (!s || !provisioner_id || !ssid || !*ssid || strlen(ssid) > 32 || passphrase_len < 45 || dsn_len < 1)
+        return -1;
+    char pass[45], who[65], pid[5];
+    const char *reason, *message;
+    sim_lock(s);
+    int status = probe(s, provisioner_id, ssid, strlen(ssid), pass, who, pid, &reason, &message);
+    sim_unlock(s);
+    if (status != 200)
+        return -1;
+    snprintf(passphrase, passphrase_len, "%s", pass);
+    snprintf(dsn, dsn_len, "%s", who);
+    memset(pass, 0, sizeof pass);
+    return 0;
 }
 
 /* --- the control log --- */

@@ -114,8 +114,7 @@ wss_err sim_store_open(sim *s, char *err, size_t errlen)
     char path[4200];
     snprintf(path, sizeof path, "%s/sim.db", s->state_dir);
     pthread_mutex_init(&s->db_lock, NULL);
-    wss_err rc =
-        wss_db_open(path, sim_migrations, sizeof sim_migrations / sizeof *sim_migrations, &s->db, err, errlen);
+    wss_err rc = wss_db_open(path, sim_migrations, sizeof sim_migrations / sizeof *sim_migrations, &s->db, err, errlen);
     /* The emulator survives its own crash (kill -9) without loss: in WAL
      * mode a commit is in the log before it returns. It does not wait for
      * the disk at every commit, as a production store must; a power cut may

@@ -1699,3 +1699,53 @@ void e2e_dss_nonce(char out[32])
     snprintf(out, 32, "%.31s", b64);
     free(b64);
 }
+
+/* ------------------------------------------------------------ running the wss command */
+
+int e2e_run(const char *dir, char **out, char **err, const char *arg, ...)
+{
+    const char *bin = wss_bin();
+    const char *argv[64] = {bin};
+    int n = 1;
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a; a = va_arg(ap, const char *)) {
+        assert_true(n < 63);
+        argv[n++] = a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    char out_path[4200], err_path[4200];
+    snprintf(out_path, sizeof out_path, "%s/run.stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/run.stderr", dir);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(126);
+        int in = open("/dev/null", O_RDONLY);
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+            _exit(127);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    char *o = NULL, *e = NULL;
+    assert_int_equal(wss_read_file(out_path, 1 << 24, &o, NULL), WSS_OK);
+    assert_int_equal(wss_read_file(err_path, 1 << 24, &e, NULL), WSS_OK);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    if (err)
+        *err = e;
+    else
+        free(e);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

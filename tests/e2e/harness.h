@@ -466,4 +466,9 @@ wss_err e2e_dss_verify(e2e_sim *s, const e2e_dss_resp *r);
 /* A fresh 31-character Base64 nonce, as the device library makes them. */
 void e2e_dss_nonce(char out[32]);
 
+/* Runs `$WSS_BIN ARG...` (NULL-terminated) with no standard input; its
+ * standard output and error go to files in dir and come back malloc'd (when
+ * out/err are not NULL). Returns the exit status, -1 when it did not exit. */
+int e2e_run(const char *dir, char **out, char **err, const char *arg, ...) __attribute__((sentinel));
+
 #endif

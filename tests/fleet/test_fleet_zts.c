@@ -71,10 +71,17 @@ static void plan(void *ctx, unsigned i, wss_fleet_plan *p)
 {
     (void)ctx;
     static const char *const homes[D_COUNT] = {
-        [D_FIRST] = "home",           [D_SECOND] = "home",           [D_NO_ECHO] = "no-echo",
-        [D_ECHO_OFFLINE] = "home-echo-offline", [D_ECHO_5GHZ] = "echo-5ghz", [D_NOT_SOLD] = "home",
-        [D_OTHER_BUYER] = "home",     [D_NO_LOCKER_NETWORK] = "cottage", [D_ROUTER_REFUSES] = "broken-router",
-        [D_BAD_SIGNATURE] = "home",   [D_SLOW] = "home",
+        [D_FIRST] = "home",
+        [D_SECOND] = "home",
+        [D_NO_ECHO] = "no-echo",
+        [D_ECHO_OFFLINE] = "home-echo-offline",
+        [D_ECHO_5GHZ] = "echo-5ghz",
+        [D_NOT_SOLD] = "home",
+        [D_OTHER_BUYER] = "home",
+        [D_NO_LOCKER_NETWORK] = "cottage",
+        [D_ROUTER_REFUSES] = "broken-router",
+        [D_BAD_SIGNATURE] = "home",
+        [D_SLOW] = "home",
     };
     p->home = homes[i];
     if (i == D_NOT_SOLD)
@@ -112,8 +119,8 @@ static int world_setup(void **state)
         fail_msg("cannot build the world: %s", err);
     /* Every DSS answer to one device is signed with the wrong bytes. */
     const wss_fleet_device *bad = wss_fleet_device_get(w->f, D_BAD_SIGNATURE);
-    json_t *rule = json_pack("{s:s, s:s, s:s, s:f}", "route", "dss", "client", bad->dsn, "action", "bad_signature",
-                             "rate", 1.0);
+    json_t *rule =
+        json_pack("{s:s, s:s, s:s, s:f}", "route", "dss", "client", bad->dsn, "action", "bad_signature", "rate", 1.0);
     json_t *answer = NULL;
     int status = wss_fleet_control(w->f, "POST", "/faults", rule, &answer);
     json_decref(rule);
@@ -284,7 +291,10 @@ static void devices_post_only_networks_they_saw_and_get_only_those(void **state)
 
 /* ------------------------------------------------------------ fallbacks */
 
-static void fallback_when_there_is_no_provisioner(void **state) { assert_fallback(state, D_NO_ECHO, WSS_DEV_FAIL_NO_PROVISIONER); }
+static void fallback_when_there_is_no_provisioner(void **state)
+{
+    assert_fallback(state, D_NO_ECHO, WSS_DEV_FAIL_NO_PROVISIONER);
+}
 
 static void fallback_when_the_provisioner_is_offline(void **state)
 {
@@ -391,8 +401,8 @@ static int post_sdae(gateway *g, const wss_fleet_device *signer, const char *ses
     char *body = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
     wss_httpc_response resp;
-    int status = sim_client_post(&g->client, "/v3/events", g->token, "application/json", body, strlen(body), &resp,
-                                 err, sizeof err);
+    int status = sim_client_post(&g->client, "/v3/events", g->token, "application/json", body, strlen(body), &resp, err,
+                                 sizeof err);
     free(body);
     assert_true(status > 0);
     json_t *doc = json_loadb(resp.body, resp.body_len, 0, NULL);

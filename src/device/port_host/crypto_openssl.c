@@ -30,7 +30,9 @@ wss_err host_crypto_load(host_crypto *c, const char *private_key_pem, char *err,
 void host_crypto_free(host_crypto *c)
 {
     EVP_PKEY_free(c->device_key);
+    EVP_PKEY_free(c->peer_key);
     c->device_key = NULL;
+    c->peer_key = NULL;
 }
 
 int host_sha256(void *ctx, const void *data, size_t len, uint8_t out[32])
@@ -86,6 +88,29 @@ int host_crypto_sign(host_crypto *c, const void *msg, size_t len, uint8_t *sig, 
     if (ok)
         *sig_len = n;
     return ok ? 0 : -1;
+}
+
+static int verify_with(EVP_PKEY *k, const void *msg, size_t len, const uint8_t *sig, size_t sig_len)
+{
+    EVP_MD_CTX *md = k ? EVP_MD_CTX_new() : NULL;
+    int ok = md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, k) == 1 &&
+             EVP_DigestVerify(md, sig, sig_len, msg, len) == 1;
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : -1;
+}
+
+int host_crypto_verify(host_crypto *c, const uint8_t *spki, size_t spki_len, const void *msg, size_t len,
+                       const uint8_t *sig, size_t sig_len)
+{
+    if (!c->peer_key || c->peer_len != spki_len || spki_len > sizeof c->peer_spki ||
+        memcmp(c->peer_spki, spki, spki_len) != 0) {
+        EVP_PKEY_free(c->peer_key);
+        c->peer_key = public_from_spki(spki, spki_len);
+        c->peer_len = c->peer_key && spki_len <= sizeof c->peer_spki ? spki_len : 0;
+        if (c->peer_len)
+            memcpy(c->peer_spki, spki, spki_len);
+    }
+    return verify_with(c->peer_key, msg, len, sig, sig_len);
 }
 
 int host_ecdsa_verify(const uint8_t *spki, size_t spki_len, const void *msg, size_t len, const uint8_t *sig,

@@ -3,9 +3,14 @@
  * seeded from the bundle's device.json), clock (real time plus the simulated
  * time of the radio and of retry waits), log and fallback. */
 #include <curl/curl.h>
-#include <openssl/crypto.h>
 #include <jansson.h>
 #include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +31,8 @@ typedef enum host_net { NET_NONE, NET_COMPUTED, NET_SIMPLE, NET_HOME } host_net;
 struct wss_dev_host {
     wss_dev_port port;
     host_crypto crypto;
+    X509_STORE *trust;      /* shared by every device of the CA file */
+    STACK_OF(X509) * chain; /* the device certificate chain, leaf first */
     wss_radio *radio;
     radio_home *home;
     char cert_file[PATH_MAX];
@@ -101,8 +108,8 @@ static void provisioner_bssid(const radio_home *home, int which, char out[18])
     unsigned x = 0;
     for (const char *p = home->provisioner_id; *p; p++)
         x = x * 31u + (unsigned char)*p;
-    snprintf(out, 18, "06:%02X:%02X:%02X:%02X:%02X", which & 0xFF, (x >> 24) & 0xFF, (x >> 16) & 0xFF,
-             (x >> 8) & 0xFF, x & 0xFF);
+    snprintf(out, 18, "06:%02X:%02X:%02X:%02X:%02X", which & 0xFF, (x >> 24) & 0xFF, (x >> 16) & 0xFF, (x >> 8) & 0xFF,
+             x & 0xFF);
 }
 
 static int host_wifi_scan(void *ctx, wss_dev_ap *aps, size_t cap, size_t *count)
@@ -256,6 +263,81 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata)
     return len;
 }
 
+/* Certificates are parsed once: the trust store once per CA file for the
+ * whole process, the device's chain once per device; each connection's TLS
+ * context then takes them by reference. */
+static pthread_mutex_t trust_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char path[PATH_MAX];
+    X509_STORE *store;
+} trust_cache[8];
+
+static X509_STORE *trust_store(const char *path)
+{
+    X509_STORE *found = NULL;
+    pthread_mutex_lock(&trust_lock);
+    size_t i = 0;
+    for (; i < sizeof trust_cache / sizeof *trust_cache && trust_cache[i].store; i++) {
+        if (!strcmp(trust_cache[i].path, path)) {
+            found = trust_cache[i].store;
+            break;
+        }
+    }
+    if (!found && i < sizeof trust_cache / sizeof *trust_cache) {
+        X509_STORE *st = X509_STORE_new();
+        if (st && X509_STORE_load_file(st, path) == 1) {
+            snprintf(trust_cache[i].path, sizeof trust_cache[i].path, "%s", path);
+            trust_cache[i].store = found = st;
+        } else {
+            X509_STORE_free(st);
+        }
+    }
+    if (found)
+        X509_STORE_up_ref(found);
+    pthread_mutex_unlock(&trust_lock);
+    return found;
+}
+
+static STACK_OF(X509) * read_chain(const char *path)
+{
+    char *pem = NULL;
+    size_t len = 0;
+    if (wss_read_file(path, BUNDLE_FILE_MAX, &pem, &len) != WSS_OK)
+        return NULL;
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    X509 *c;
+    while (bio && chain && (c = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+        if (!sk_X509_push(chain, c))
+            X509_free(c);
+    }
+    BIO_free(bio);
+    free(pem);
+    ERR_clear_error();
+    if (chain && sk_X509_num(chain) == 0) {
+        sk_X509_free(chain);
+        chain = NULL;
+    }
+    return chain;
+}
+
+static CURLcode on_ssl_ctx(CURL *curl, void *sslctx, void *userptr)
+{
+    (void)curl;
+    wss_dev_host *h = userptr;
+    SSL_CTX *ctx = sslctx;
+    X509_STORE_up_ref(h->trust);
+    SSL_CTX_set_cert_store(ctx, h->trust);
+    if (SSL_CTX_use_certificate(ctx, sk_X509_value(h->chain, 0)) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx, h->crypto.device_key) != 1)
+        return CURLE_SSL_CERTPROBLEM;
+    for (int i = 1; i < sk_X509_num(h->chain); i++) {
+        if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(h->chain, i)) != 1)
+            return CURLE_SSL_CERTPROBLEM;
+    }
+    return CURLE_OK;
+}
+
 static int host_https_post(void *ctx, const wss_dev_http_request *req, wss_dev_http_response *resp)
 {
     wss_dev_host *h = H(ctx);
@@ -274,7 +356,7 @@ static int host_https_post(void *ctx, const wss_dev_http_request *req, wss_dev_h
     const char *address = NULL;
     if (h->net == NET_COMPUTED)
         address = radio_resolve(h->radio, req->host, req->port) ? radio_resolve(h->radio, req->host, req->port)
-                                                                 : radio_resolve(h->radio, req->host, 443);
+                                                                : radio_resolve(h->radio, req->host, 443);
     else if (req->port == 8888)
         return -1;
     else
@@ -306,9 +388,10 @@ static int host_https_post(void *ctx, const wss_dev_http_request *req, wss_dev_h
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body ? req->body : "");
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
-    curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
-    curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+    curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+    curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, h);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->http_timeout_ms);
@@ -344,11 +427,10 @@ static int host_sign(void *ctx, const void *msg, size_t len, uint8_t *sig, size_
     return host_crypto_sign(&H(ctx)->crypto, msg, len, sig, cap, sig_len);
 }
 
-static int host_verify(void *ctx, const uint8_t *spki, size_t spki_len, const void *msg, size_t len,
-                       const uint8_t *sig, size_t sig_len)
+static int host_verify(void *ctx, const uint8_t *spki, size_t spki_len, const void *msg, size_t len, const uint8_t *sig,
+                       size_t sig_len)
 {
-    (void)ctx;
-    return host_ecdsa_verify(spki, spki_len, msg, len, sig, sig_len);
+    return host_crypto_verify(&H(ctx)->crypto, spki, spki_len, msg, len, sig, sig_len);
 }
 
 /* --- storage, clock, log, fallback --- */
@@ -378,8 +460,8 @@ static uint64_t host_now_ms(void *ctx)
     wss_dev_host *h = H(ctx);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t real = (uint64_t)(now.tv_sec - h->mono0.tv_sec) * 1000u +
-                    (uint64_t)((now.tv_nsec - h->mono0.tv_nsec) / 1000000);
+    uint64_t real =
+        (uint64_t)(now.tv_sec - h->mono0.tv_sec) * 1000u + (uint64_t)((now.tv_nsec - h->mono0.tv_nsec) / 1000000);
     return h->wall0_ms + real + h->stats.simulated_ms;
 }
 
@@ -388,7 +470,7 @@ static void host_sleep_ms(void *ctx, uint32_t ms) { advance(H(ctx), ms); }
 static void host_log(void *ctx, wss_dev_log_level level, const char *msg)
 {
     wss_dev_host *h = H(ctx);
-    if (level < h->log_level)
+    if (level < h->log_level || level >= WSS_DEV_LOG_OFF)
         return;
     static const wss_log_level map[] = {WSS_LOG_DEBUG, WSS_LOG_INFO, WSS_LOG_WARN, WSS_LOG_ERROR};
     wss_log(map[level], "device", "%s: %s", h->stats.dsn, msg);
@@ -469,6 +551,16 @@ wss_err wss_dev_host_new(const wss_dev_host_options *opts, wss_dev_host **out, c
         wss_dev_host_free(h);
         return WSS_ERR_INVALID;
     }
+    if (!(h->chain = read_chain(h->cert_file))) {
+        snprintf(err, errlen, "%s holds no PEM certificate", h->cert_file);
+        wss_dev_host_free(h);
+        return WSS_ERR_CRYPTO;
+    }
+    if (!(h->trust = trust_store(h->ca_file))) {
+        snprintf(err, errlen, "cannot load the CA certificates of %s", h->ca_file);
+        wss_dev_host_free(h);
+        return WSS_ERR_CRYPTO;
+    }
     const char *dsn = json_string_value(json_object_get(h->storage, "DeviceInformation.SerialNumber"));
     snprintf(h->stats.dsn, sizeof h->stats.dsn, "%s", dsn ? dsn : "");
 
@@ -505,6 +597,8 @@ void wss_dev_host_free(wss_dev_host *h)
     if (h->curl)
         curl_easy_cleanup(h->curl);
     host_crypto_free(&h->crypto);
+    X509_STORE_free(h->trust);
+    sk_X509_pop_free(h->chain, X509_free);
     json_decref(h->storage);
     free(h);
 }

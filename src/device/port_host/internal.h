@@ -79,6 +79,9 @@ void radio_add_fallback_ap(wss_radio *radio, radio_home *home, const char *ssid)
  * the device key loaded by host_crypto_load. */
 typedef struct host_crypto {
     void *device_key; /* EVP_PKEY * */
+    void *peer_key;   /* EVP_PKEY * of peer_spki: the DSS key, verified against on every response */
+    uint8_t peer_spki[WSS_DEV_SPKI_LEN];
+    size_t peer_len;
 } host_crypto;
 wss_err host_crypto_load(host_crypto *c, const char *private_key_pem, char *err, size_t errlen);
 void host_crypto_free(host_crypto *c);
@@ -90,5 +93,8 @@ int host_crypto_ecdh(host_crypto *c, const uint8_t *peer_spki, size_t peer_len, 
 int host_crypto_sign(host_crypto *c, const void *msg, size_t len, uint8_t *sig, size_t cap, size_t *sig_len);
 int host_ecdsa_verify(const uint8_t *spki, size_t spki_len, const void *msg, size_t len, const uint8_t *sig,
                       size_t sig_len);
+/* The same, keeping the last key parsed. */
+int host_crypto_verify(host_crypto *c, const uint8_t *spki, size_t spki_len, const void *msg, size_t len,
+                       const uint8_t *sig, size_t sig_len);
 
 #endif

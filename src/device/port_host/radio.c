@@ -288,8 +288,7 @@ wss_err wss_radio_new(const wss_radio_options *opts, wss_radio **out, char *err,
     int bad = only_keys(doc, "homes latency_ms", "the scenario", err, errlen) ||
               parse_latency(json_object_get(doc, "latency_ms"), &deflat, &deflat, "latency_ms", err, errlen) ||
               parse_hosts(r, opts->hosts, err, errlen);
-    if (!bad && (!json_is_array(homes) || json_array_size(homes) == 0 ||
-                 json_array_size(homes) > SCENARIO_MAX_HOMES))
+    if (!bad && (!json_is_array(homes) || json_array_size(homes) == 0 || json_array_size(homes) > SCENARIO_MAX_HOMES))
         bad = fail(err, errlen, "scenario: \"homes\" must be an array of 1..10000 homes");
     if (!bad) {
         r->nhomes = json_array_size(homes);
@@ -304,8 +303,9 @@ wss_err wss_radio_new(const wss_radio_options *opts, wss_radio **out, char *err,
                 bad = fail(err, errlen, "scenario: two homes are called \"%s\"", r->homes[i].id);
         }
         if (!bad && r->homes[i].has_provisioner && !r->probe)
-            bad = fail(err, errlen, "scenario: home \"%s\" has a provisioner but the radio has no provisioner "
-                                    "link",
+            bad = fail(err, errlen,
+                       "scenario: home \"%s\" has a provisioner but the radio has no provisioner "
+                       "link",
                        r->homes[i].id);
     }
     json_decref(doc);
