@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config clang
   libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libjansson-dev libssl-dev libsqlite3-dev
   libcmocka-dev libmbedtls-dev libcairo2-dev curl openssl valgrind
+  zlib1g-dev chromium fonts-dejavu-core
 )
 
 sudo_cmd=()

@@ -362,13 +362,34 @@ static int skill_requests(args *a)
 {
     long long v;
     if ((opt(a, "since-ms") && !parse_ll(opt(a, "since-ms"), 0, LLONG_MAX, &v)) ||
-        (opt(a, "until-ms") && !parse_ll(opt(a, "until-ms"), 0, LLONG_MAX, &v)))
-        return failf(a, CLI_USAGE, "--since-ms and --until-ms take milliseconds on the emulator's clock");
+        (opt(a, "until-ms") && !parse_ll(opt(a, "until-ms"), 0, LLONG_MAX, &v)) ||
+        (opt(a, "after-id") && !parse_ll(opt(a, "after-id"), 0, LLONG_MAX, &v)) ||
+        (opt(a, "limit") && !parse_ll(opt(a, "limit"), 1, 10000, &v)))
+        return failf(a, CLI_USAGE,
+                     "--since-ms and --until-ms take milliseconds on the emulator's clock, --after-id a record id,"
+                     " --limit 1..10000");
     char path[PATH_MAX_LEN] = "";
     if (!path_add(path, "/skills/", a->pos[0]) || !path_add(path, "/requests", NULL) ||
-        !query_add(path, "since_ms", opt(a, "since-ms")) || !query_add(path, "until_ms", opt(a, "until-ms")))
+        !query_add(path, "since_ms", opt(a, "since-ms")) || !query_add(path, "until_ms", opt(a, "until-ms")) ||
+        !query_add(path, "after_id", opt(a, "after-id")) || !query_add(path, "limit", opt(a, "limit")))
         return bad_path(a);
     return call(a, "GET", path, NULL);
+}
+
+static int skill_directives(args *a)
+{
+    json_t *body = json_pack("{s:s?, s:s}", "customer_id", opt(a, "customer"), "name",
+                             opt(a, "name") ? opt(a, "name") : "Discover");
+    if (!int_opt(a, body, "count", "count", 1, 1000)) {
+        json_decref(body);
+        return CLI_USAGE;
+    }
+    char path[PATH_MAX_LEN] = "";
+    if (!path_add(path, "/skills/", a->pos[0]) || !path_add(path, "/directives", NULL)) {
+        json_decref(body);
+        return bad_path(a);
+    }
+    return call(a, "POST", path, body);
 }
 
 /* --- faults --- */
@@ -399,8 +420,8 @@ static int fault_add(args *a)
     if (rate && schedule)
         return failf(a, CLI_USAGE, "give --rate or --schedule, not both");
     const char *action = opt(a, "action");
-    if (action && strcmp(action, "drop") && strcmp(action, "bad_signature"))
-        return failf(a, CLI_USAGE, "--action must be drop or bad_signature");
+    if (action && strcmp(action, "drop") && strcmp(action, "bad_signature") && strcmp(action, "invalid_response"))
+        return failf(a, CLI_USAGE, "--action must be drop, bad_signature or invalid_response");
     json_t *body =
         json_pack("{s:s?, s:s?, s:s?}", "route", opt(a, "route"), "client", opt(a, "client"), "action", action);
     if (!int_opt(a, body, "status", "status", 0, 999) || !int_opt(a, body, "latency-ms", "latency_ms", 0, LLONG_MAX) ||
@@ -774,29 +795,45 @@ static const verb verbs[] = {
      "  --customer ID      the customer\n"
      "  --skill SKILL_ID   the skill\n"},
     {"skill requests",
-     {"since-ms=", "until-ms=", NULL},
+     {"since-ms=", "until-ms=", "after-id=", "limit=", NULL},
      1,
      1,
      skill_requests,
-     "skill requests SKILL_ID [--since-ms N] [--until-ms N]",
+     "skill requests SKILL_ID [--since-ms N] [--until-ms N] [--after-id ID] [--limit N]",
      "the directives sent to a skill and how its answers were judged",
      "  --since-ms N   from this time on the emulator's clock (ms since 1970)\n"
-     "  --until-ms N   before this time\n"},
+     "  --until-ms N   before this time\n"
+     "  --after-id ID  only records after this id (to page through them)\n"
+     "  --limit N      at most N records, 1..10000 (default 10000)\n"},
+    {"skill directives",
+     {"customer=", "name=", "count=", NULL},
+     1,
+     1,
+     skill_directives,
+     "skill directives SKILL_ID --customer ID [--name Discover] [--count N]",
+     "send directives to a skill now and judge them (traffic on demand)",
+     "  --customer ID  a customer who enabled the skill (its link token goes in payload.scope)\n"
+     "  --name NAME    the directive: Discover (Alexa.Discovery), the default\n"
+     "  --count N      how many, 1..1000 (default 1)\n"},
     {"fault add",
      {"route=", "client=", "status=", "rate=", "schedule=", "latency-ms=", "retry-after-s=", "action=", NULL},
      0,
      0,
      fault_add,
-     "fault add [--route lwa|events|dss|dss.OPERATION|*] [--client ID|*] [--status 0|429|500|503]"
-     " [--action drop|bad_signature] [--rate R | --schedule LIST] [--latency-ms N] [--retry-after-s N]",
+     "fault add [--route lwa|events|dss|dss.OPERATION|skill|*] [--client ID|*] [--status 0|429|500|503]"
+     " [--action drop|bad_signature|invalid_response] [--rate R | --schedule LIST] [--latency-ms N]"
+     " [--retry-after-s N]",
      "inject failures or latency",
      "  --route R          lwa, events, dss (every DSS operation), dss.OPERATION\n"
-     "                     (e.g. dss.report) or * (default *)\n"
-     "  --client ID        an LWA client id (a device's DSN on the DSS), or * (default *)\n"
+     "                     (e.g. dss.report), skill (directives to a skill) or * (default *)\n"
+     "  --client ID        an LWA client id (a device's DSN on the DSS, the skill id on\n"
+     "                     skill), or * (default *)\n"
      "  --status S         the status to fail with: 429, 500 or 503 (0: only delay)\n"
-     "  --action A         DSS routes only, instead of a status: drop (close the connection\n"
-     "                     unanswered) or bad_signature (sign other bytes); --schedule then\n"
-     "                     takes 1 (act) and 0 (let through)\n"
+     "  --action A         DSS routes, instead of a status: drop (close the connection\n"
+     "                     unanswered) or bad_signature (sign other bytes); the skill route:\n"
+     "                     invalid_response (count the answer as an\n"
+     "                     INVALID_SKILL_RESPONSE_EXCEPTION); --schedule then takes 1 (act)\n"
+     "                     and 0 (let through)\n"
      "  --rate R           the fraction of matching requests to fail, 0..1; --status alone fails all\n"
      "  --schedule LIST    one status per matching request, e.g. 503,503,0; then the rule is spent\n"
      "  --latency-ms N     delay every matching request by N ms\n"

@@ -10,9 +10,11 @@
 #include <sys/stat.h>
 
 #include "cli/commands.h"
+#include "cli/wwa_cli.h"
 #include "common/clock.h"
 #include "common/file.h"
 #include "wwa/internal.h"
+#include "wwa/live.h"
 #include "wwa/store.h"
 
 #define DEFAULT_STATE "wss-wwa-state"
@@ -21,8 +23,10 @@
 static void usage(FILE *out)
 {
     fprintf(out, "usage: wss wwa import FILE [--format jsonl|csv] [--state DIR]\n"
-                 "       wss wwa status [--json] [--at TIME] [--state DIR]\n"
-                 "\n"
+                 "       wss wwa status [--json] [--at TIME] [--state DIR]\n");
+    cli_wwa_report_usage(out);
+    cli_wwa_serve_usage(out);
+    fprintf(out, "\n"
                  "The Works with Alexa compliance watch: availability (99.93 %% a calendar year, at most\n"
                  "5 outages), INVALID_SKILL_RESPONSE_EXCEPTION share per skill (3 %% over 30 days, 90 days\n"
                  "to mitigate), security incidents, and the product checklist of each ASIN. See docs/wwa.md.\n"
@@ -54,7 +58,7 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int open_store(const char *state, int create, wwa_store **st)
+int cli_wwa_open_store(const char *state, int create, wwa_store **st)
 {
     char path[4200], err[512];
     if (create) {
@@ -162,7 +166,7 @@ static int cmd_import(const char *file, const char *format, const char *state)
     wss_wwa *e = NULL;
     char err[512];
     size_t before = 0, added = 0;
-    int rc = open_store(state, 1, &st);
+    int rc = cli_wwa_open_store(state, 1, &st);
     if (rc == CLI_OK && wss_wwa_new(NULL, &e) != WSS_OK)
         rc = CLI_FAILED;
     if (rc == CLI_OK && wwa_store_begin(st, err, sizeof err) != WSS_OK) {
@@ -194,57 +198,6 @@ static int cmd_import(const char *file, const char *format, const char *state)
 }
 
 /* ------------------------------------------------------------ status */
-
-static json_t *time_or_null(long long ms)
-{
-    if (ms < 0)
-        return json_null();
-    char buf[32];
-    wss_wwa_format_time(ms, buf);
-    return json_string(buf);
-}
-
-static json_t *state_json(const wss_wwa_state *s)
-{
-    const wss_wwa_availability *a = &s->availability;
-    json_t *reasons = json_array(), *warnings = json_array(), *skills = json_array(), *incidents = json_array();
-    for (size_t i = 0; i < s->nreasons; i++)
-        json_array_append_new(reasons,
-                              json_pack("{s:s, s:o, s:s, s:s}", "kind", wss_wwa_reason_name(s->reasons[i].kind),
-                                        "since", time_or_null(s->reasons[i].since_ms), "subject", s->reasons[i].subject,
-                                        "text", s->reasons[i].text));
-    for (size_t i = 0; i < s->nwarnings; i++)
-        json_array_append_new(warnings, json_string(s->warnings[i].text));
-    for (size_t i = 0; i < s->nskills; i++) {
-        const wss_wwa_skill_state *k = &s->skills[i];
-        json_array_append_new(skills, json_pack("{s:s, s:I, s:I, s:f, s:b, s:b, s:o, s:o, s:b}", "skill", k->skill,
-                                                "requests_30d", (json_int_t)k->total, "invalid_30d",
-                                                (json_int_t)k->invalid, "percent", k->percent, "breach", k->breach,
-                                                "warn", k->warn, "breach_start", time_or_null(k->breach_start_ms),
-                                                "mitigate_by", time_or_null(k->deadline_ms), "removed", k->removed));
-    }
-    for (size_t i = 0; i < s->nincidents; i++) {
-        const wss_wwa_incident_state *n = &s->incidents[i];
-        json_array_append_new(
-            incidents, json_pack("{s:s, s:o, s:s, s:o, s:o, s:b, s:b, s:b}", "id", n->id, "at", time_or_null(n->at_ms),
-                                 "severity", wss_wwa_severity_name(n->severity), "fix_deadline",
-                                 time_or_null(n->fix_deadline_ms), "fixed_at", time_or_null(n->fixed_at_ms), "overdue",
-                                 n->overdue, "removal", n->removal, "cleared", n->cleared));
-    }
-    json_t *avail = json_pack(
-        "{s:i, s:f, s:I, s:I, s:I, s:i, s:i, s:b, s:b, s:b, s:b, s:b, s:o, s:o, s:i, s:o}", "year", a->year, "percent",
-        a->percent, "downtime_ms", (json_int_t)a->downtime_ms, "allowance_ms", (json_int_t)a->allowance_ms, "left_ms",
-        (json_int_t)a->left_ms, "outages", a->outages, "outages_max", WSS_WWA_MAX_OUTAGES, "down_now", a->down_now,
-        "warn_downtime", a->warn_downtime, "warn_outages", a->warn_outages, "breach_downtime", a->breach_downtime,
-        "breach_outages", a->breach_outages, "breach_downtime_at", time_or_null(a->breach_downtime_at_ms),
-        "breach_outages_at", time_or_null(a->breach_outages_at_ms), "compliant_months", a->compliant_months,
-        "reinstated_at", time_or_null(a->reinstated_at_ms));
-    return json_pack("{s:o, s:b, s:b, s:b, s:o, s:o, s:o, s:o, s:i, s:o, s:I}", "at", time_or_null(s->at_ms),
-                     "badge_held", s->badge_held, "requests_suspended", s->requests_suspended, "checklist_ok",
-                     s->checklist_ok, "reasons", reasons, "warnings", warnings, "availability", avail, "skills", skills,
-                     "high_incidents_this_year", s->high_this_year, "incidents", incidents, "checklist_gaps",
-                     (json_int_t)s->checklist_gaps);
-}
 
 /* "6h 07m 55.2s" */
 static void duration(long long ms, char *buf, size_t len)
@@ -350,7 +303,7 @@ static int cmd_status(const char *state, int as_json, const char *at_text)
     wwa_store *st = NULL;
     wss_wwa *e = NULL;
     char err[512];
-    int rc = open_store(state, 0, &st);
+    int rc = cli_wwa_open_store(state, 0, &st);
     if (rc == CLI_OK && wss_wwa_new(NULL, &e) != WSS_OK)
         rc = CLI_FAILED;
     if (rc == CLI_OK && wwa_store_load(st, e, NULL, err, sizeof err) != WSS_OK) {
@@ -367,28 +320,8 @@ static int cmd_status(const char *state, int as_json, const char *at_text)
     }
     if (rc == CLI_OK) {
         if (as_json) {
-            json_t *doc = state_json(&s);
-            json_t *asins = json_array();
-            for (size_t i = 0; i < s.nasins; i++) {
-                json_t *checks = json_object();
-                for (int c = 0; c < WSS_WWA_CHECK__COUNT; c++) {
-                    const wss_wwa_check_state *cs = &s.asins[i].checks[c];
-                    json_object_set_new(checks, wss_wwa_check_name((wss_wwa_check)c),
-                                        cs->attested ? json_pack("{s:s, s:s, s:o, s:s}", "result",
-                                                                 wss_wwa_result_name(cs->result), "by", cs->who, "at",
-                                                                 time_or_null(cs->at_ms), "note", cs->note)
-                                                     : json_null());
-                }
-                json_array_append_new(asins, json_pack("{s:s, s:s, s:i, s:o}", "asin", s.asins[i].asin, "marketplace",
-                                                       s.asins[i].market, "gaps", s.asins[i].gaps, "checks", checks));
-            }
-            char *text = NULL;
-            if (doc) {
-                json_object_set_new(doc, "asins", asins);
-                text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-            } else {
-                json_decref(asins);
-            }
+            json_t *doc = wwa_status_json(&s);
+            char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
             if (text)
                 printf("%s\n", text);
             else
@@ -414,6 +347,10 @@ int cli_wwa(int argc, char **argv)
     };
     const char *state = DEFAULT_STATE, *format = NULL, *at = NULL;
     int as_json = 0, c;
+    if (cli_wwa_report_verb(argc, argv)) /* probe, import-sim, report: wwa_report_cmd.c */
+        return cli_wwa_report(argc, argv);
+    if (cli_wwa_serve_verb(argc, argv)) /* serve, alerts: wwa_serve_cmd.c */
+        return cli_wwa_serve(argc, argv);
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {

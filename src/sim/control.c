@@ -4,8 +4,9 @@
  * and their Wi-Fi locker, the manufacturer's control log (device public
  * keys), purchases (the fulfilment scan of the package barcode), skill
  * enablement, session tokens (the Device Setup Service issues them too),
- * faults, the clock, and read-outs of associations, discovered endpoints,
- * per-skill directive outcomes and the event log. Every call needs the
+ * faults, the clock, directives sent to a skill on demand, and read-outs of
+ * associations, discovered endpoints, per-skill directive outcomes and the
+ * event log. Every call needs the
  * control token from credentials.json as a bearer token. JSON keys are
  * snake_case; errors are {"error": "..."} with a 4xx status. */
 #include <stdarg.h>
@@ -315,8 +316,14 @@ static void skill_requests(route_ctx *c)
     }
     const char *since = wss_http_query(c->req, "since_ms");
     const char *until = wss_http_query(c->req, "until_ms");
+    const char *after = wss_http_query(c->req, "after_id");
+    const char *limit = wss_http_query(c->req, "limit");
     long long from = since ? strtoll(since, NULL, 10) : 0;
     long long to = until ? strtoll(until, NULL, 10) : 9223372036854775807LL;
+    long long after_id = after ? strtoll(after, NULL, 10) : 0;
+    long long lim = limit ? strtoll(limit, NULL, 10) : 10000;
+    if (lim <= 0 || lim > 10000)
+        lim = 10000;
     sqlite3_stmt *st = wss_db_prepare(c->s->db,
                                       "SELECT count(*), sum(outcome = 'ok'), sum(outcome = 'error'),"
                                       " sum(outcome = 'invalid') FROM skill_requests WHERE skill_id = ?"
@@ -331,13 +338,42 @@ static void skill_requests(route_ctx *c)
     }
     sqlite3_finalize(st);
     json_object_set_new(out, "skill_id", json_string(c->seg[1]));
+    /* The counts above cover the time window; the records also start after
+     * after_id and stop at limit, so that a reader can page through them by id. */
     json_object_set_new(out, "records",
                         rows(wss_db_prepare(c->s->db,
-                                            "SELECT at_ms, directive, outcome, http_status, reason"
+                                            "SELECT id, at_ms, directive, outcome, http_status, reason"
                                             " FROM skill_requests WHERE skill_id = ? AND at_ms >= ?"
-                                            " AND at_ms < ? ORDER BY id LIMIT 10000",
-                                            "tii", c->seg[1], from, to),
+                                            " AND at_ms < ? AND id > ? ORDER BY id LIMIT ?",
+                                            "tiiii", c->seg[1], from, to, after_id, lim),
                              NULL));
+    ok(c, 200, out);
+}
+
+/* POST /skills/{id}/directives {"customer_id", "name": "Discover", "count"}:
+ * traffic on demand, sent now and judged like any other directive. */
+static void skill_directives(route_ctx *c)
+{
+    if (!body_matches(c, "customer_id:s name:s count:i"))
+        return;
+    const char *cid = str(c, "customer_id");
+    const char *name = str(c, "name");
+    json_t *count = json_object_get(c->body, "count");
+    long long n = count ? json_integer_value(count) : 1;
+    if (!cid || !name || n < 1 || n > 1000) {
+        wss_http_reply_error(c->resp, 400, "need customer_id, name (\"Discover\") and a count from 1 to 1000");
+        return;
+    }
+    int status = 500;
+    char why[300];
+    json_t *out = sim_dispatch_now(c->s, c->seg[1], cid, name, n, &status, why, sizeof why);
+    if (!out) {
+        wss_http_reply_error(c->resp, status, "%s", why);
+        return;
+    }
+    json_object_set_new(out, "skill_id", json_string(c->seg[1]));
+    json_object_set_new(out, "customer_id", json_string(cid));
+    json_object_set_new(out, "name", json_string(name));
     ok(c, 200, out);
 }
 
@@ -568,6 +604,8 @@ static void route_locked(route_ctx *c)
         skill_update(c);
     else if (is(c, "GET", 3, "skills", "requests"))
         skill_requests(c);
+    else if (is(c, "POST", 3, "skills", "directives"))
+        skill_directives(c);
     else if (is(c, "POST", 1, "devices", NULL))
         devices_register(c);
     else if (is(c, "GET", 1, "devices", NULL))

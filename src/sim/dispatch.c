@@ -8,7 +8,12 @@
  * body that is neither the right Alexa.Response nor a well-formed
  * Alexa.ErrorResponse counts as an INVALID_SKILL_RESPONSE_EXCEPTION for the
  * skill (table skill_requests, read by the badge monitor). A directive that
- * was being sent when the emulator stopped is sent again after a restart. */
+ * was being sent when the emulator stopped is sent again after a restart.
+ *
+ * The control API can also send traffic on demand (sim_dispatch_now):
+ * Alexa.Discovery Discover directives, sent at once and judged the same way
+ * (a right answer is a Discover.Response with an endpoints array). A fault
+ * rule on the route "skill" may turn any judged answer into an invalid one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +28,7 @@
 
 typedef struct directive {
     long long id;
-    char kind[16]; /* "cdad" or "accept_grant" */
+    char kind[16]; /* "cdad", "accept_grant" or "discover" */
     char skill_id[256];
     char customer_id[256];
     long long association_id;
@@ -116,7 +121,11 @@ static int build(sim *s, directive *d)
     if (!token)
         return -1;
     json_t *doc = NULL;
-    if (strcmp(d->kind, "accept_grant") == 0) {
+    if (strcmp(d->kind, "discover") == 0) {
+        doc =
+            json_pack("{s:{s:o, s:{s:{s:s, s:s}}}}", "directive", "header", header("Alexa.Discovery", "Discover", NULL),
+                      "payload", "scope", "type", "BearerToken", "token", token);
+    } else if (strcmp(d->kind, "accept_grant") == 0) {
         char *code = sim_lwa_issue_code(s, d->skill_id, d->customer_id);
         if (code)
             doc = json_pack("{s:{s:o, s:{s:{s:s, s:s}, s:{s:s, s:s}}}}", "directive", "header",
@@ -186,7 +195,56 @@ typedef struct verdict {
     sim_skill_verdict outcome;
     long status;
     char reason[512];
+    long long record_id; /* the skill_requests row, once recorded */
 } verdict;
+
+static int str_is(const json_t *obj, const char *key, const char *want)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    return v && strcmp(v, want) == 0;
+}
+
+/* A Discover answer: Alexa.Discovery Discover.Response (payloadVersion "3",
+ * a valid messageId, payload.endpoints an array), or else whatever the
+ * AssociateCustomerDevice judge takes as a well-formed Alexa.ErrorResponse
+ * (Discover carries no correlation token, so none is compared). */
+static sim_skill_verdict judge_discover(const char *body, size_t len, char *why, size_t whylen)
+{
+    json_t *root = body ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    const json_t *event = json_object_get(root, "event");
+    const json_t *hdr = json_object_get(event, "header");
+    int success = str_is(hdr, "namespace", "Alexa.Discovery") && str_is(hdr, "name", "Discover.Response");
+    int right = success && str_is(hdr, "payloadVersion", "3") &&
+                wss_alexa_message_id_valid(json_string_value(json_object_get(hdr, "messageId"))) &&
+                json_is_array(json_object_get(json_object_get(event, "payload"), "endpoints"));
+    json_decref(root);
+    if (right) {
+        why[0] = '\0';
+        return SIM_SKILL_RESPONSE_OK;
+    }
+    if (success) {
+        snprintf(why, whylen,
+                 "a Discover.Response needs payloadVersion \"3\", a valid messageId and payload.endpoints");
+        return SIM_SKILL_RESPONSE_INVALID;
+    }
+    sim_skill_verdict v =
+        sim_judge_skill_response(SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE, body, len, NULL, why, whylen);
+    if (v == SIM_SKILL_RESPONSE_OK) {
+        snprintf(why, whylen, "an Alexa.Response is not an answer to Discover");
+        v = SIM_SKILL_RESPONSE_INVALID;
+    }
+    return v;
+}
+
+/* A fault rule on the route "skill" counts this answer as invalid. Locks. */
+static void apply_faults(sim *s, const directive *d, verdict *v)
+{
+    sim_fault_hit hit = sim_faults_check(s, SIM_ROUTE_SKILL, d->skill_id);
+    if (hit.action != SIM_FAULT_INVALID_RESPONSE || v->outcome == SIM_SKILL_RESPONSE_INVALID)
+        return;
+    v->outcome = SIM_SKILL_RESPONSE_INVALID;
+    snprintf(v->reason, sizeof v->reason, "INVALID_SKILL_RESPONSE_EXCEPTION injected by fault rule %lld", hit.rule_id);
+}
 
 static void send_and_judge(sim *s, const directive *d, verdict *v)
 {
@@ -212,6 +270,8 @@ static void send_and_judge(sim *s, const directive *d, verdict *v)
     } else if (resp.status < 200 || resp.status > 299) {
         v->outcome = SIM_SKILL_RESPONSE_INVALID;
         snprintf(v->reason, sizeof v->reason, "HTTP status %ld", resp.status);
+    } else if (strcmp(d->kind, "discover") == 0) {
+        v->outcome = judge_discover(resp.body, resp.body_len, v->reason, sizeof v->reason);
     } else {
         sim_directive_kind kind =
             strcmp(d->kind, "cdad") == 0 ? SIM_DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE : SIM_DIRECTIVE_ACCEPT_GRANT;
@@ -219,19 +279,28 @@ static void send_and_judge(sim *s, const directive *d, verdict *v)
             sim_judge_skill_response(kind, resp.body, resp.body_len, d->correlation, v->reason, sizeof v->reason);
     }
     wss_httpc_response_free(&resp);
+    apply_faults(s, d, v);
 }
 
-static void record(sim *s, const directive *d, const verdict *v)
+static const char *directive_name_of(const directive *d)
+{
+    return strcmp(d->kind, "cdad") == 0       ? "AssociateCustomerDevice"
+           : strcmp(d->kind, "discover") == 0 ? "Discover"
+                                              : "AcceptGrant";
+}
+
+static void record(sim *s, const directive *d, verdict *v)
 {
     static const char *const outcome_names[] = {"ok", "error", "invalid"};
     const char *outcome = outcome_names[v->outcome];
-    const char *directive_name = strcmp(d->kind, "cdad") == 0 ? "AssociateCustomerDevice" : "AcceptGrant";
+    const char *directive_name = directive_name_of(d);
     long long now = sim_now_ms_locked(s);
-    wss_db_run(s->db,
-               "INSERT INTO skill_requests (skill_id, at_ms, directive, outcome, http_status, reason)"
-               " VALUES (?,?,?,?,?,?)",
-               "tittit", d->skill_id, now, directive_name, outcome, (long long)v->status,
-               v->reason[0] ? v->reason : NULL);
+    if (wss_db_run(s->db,
+                   "INSERT INTO skill_requests (skill_id, at_ms, directive, outcome, http_status, reason)"
+                   " VALUES (?,?,?,?,?,?)",
+                   "tittit", d->skill_id, now, directive_name, outcome, (long long)v->status,
+                   v->reason[0] ? v->reason : NULL) > 0)
+        v->record_id = sqlite3_last_insert_rowid(s->db);
     wss_db_run(s->db, "UPDATE dispatches SET state = 'done' WHERE id = ?", "i", d->id);
     if (d->association_id) {
         const char *state = v->outcome == SIM_SKILL_RESPONSE_OK      ? "associated"
@@ -296,6 +365,53 @@ static void *worker(void *arg)
         }
     }
     return NULL;
+}
+
+json_t *sim_dispatch_now(sim *s, const char *skill_id, const char *customer_id, const char *name, long long count,
+                         int *status, char *why, size_t whylen)
+{
+    sim_skill_row skill;
+    if (strcmp(name, "Discover") != 0) {
+        *status = 400;
+        snprintf(why, whylen, "name must be \"Discover\"");
+        return NULL;
+    }
+    if (sim_skill_by_id(s, skill_id, &skill) != WSS_OK) {
+        *status = 404;
+        snprintf(why, whylen, "no skill %s", skill_id);
+        return NULL;
+    }
+    long long counts[3] = {0, 0, 0}, first = 0, last = 0, sent = 0;
+    for (long long i = 0; i < count; i++) {
+        directive d;
+        memset(&d, 0, sizeof d);
+        snprintf(d.kind, sizeof d.kind, "discover");
+        snprintf(d.skill_id, sizeof d.skill_id, "%s", skill_id);
+        snprintf(d.customer_id, sizeof d.customer_id, "%s", customer_id);
+        if (!skill.enabled || build(s, &d) != 0) {
+            if (sent > 0)
+                break; /* the link went away meanwhile: report what was sent */
+            *status = 409;
+            snprintf(why, whylen, "skill %s is disabled or not enabled for customer %s", skill_id, customer_id);
+            return NULL;
+        }
+        sim_event(s, "directive.sent",
+                  json_pack("{s:s, s:s, s:s}", "kind", d.kind, "skill_id", d.skill_id, "customer_id", d.customer_id));
+        sim_unlock(s);
+        verdict v = {0};
+        send_and_judge(s, &d, &v);
+        sim_lock(s);
+        record(s, &d, &v);
+        free(d.body);
+        counts[v.outcome]++;
+        sent++;
+        if (!first)
+            first = v.record_id;
+        last = v.record_id;
+    }
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "sent", (json_int_t)sent, "ok", (json_int_t)counts[0], "errors",
+                     (json_int_t)counts[1], "invalid_responses", (json_int_t)counts[2], "first_id", (json_int_t)first,
+                     "last_id", (json_int_t)last);
 }
 
 wss_err sim_dispatch_start(sim *s)

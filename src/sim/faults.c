@@ -13,7 +13,14 @@
  * DSS rules may carry an "action" instead of a status: "drop" closes the
  * connection without an answer, "bad_signature" signs other bytes than the
  * body sent. Such a rule acts on every matching request ("rate" 1), on a
- * fraction ("rate"), or by "schedule" where 1 means act and 0 let through. */
+ * fraction ("rate"), or by "schedule" where 1 means act and 0 let through.
+ *
+ * The route "skill" is the emulator's own directives to a skill (the client
+ * is the skill id). Its one action, "invalid_response", counts the skill's
+ * answer as an INVALID_SKILL_RESPONSE_EXCEPTION whatever it was, so that a
+ * badge monitor can be tested against an exact error share. Rules for "*"
+ * never match "skill": they speak HTTP statuses, which a directive's
+ * judging has no use for. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,17 +83,25 @@ long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *w
     if (!client)
         client = "*";
     if (strcmp(route, "*") && strcmp(route, SIM_ROUTE_LWA) && strcmp(route, SIM_ROUTE_EVENTS) &&
-        !dss_route_valid(route)) {
-        snprintf(why, whylen, "\"route\" must be \"lwa\", \"events\", \"dss\", \"dss.<operation>\" or \"*\"");
+        strcmp(route, SIM_ROUTE_SKILL) && !dss_route_valid(route)) {
+        snprintf(why, whylen,
+                 "\"route\" must be \"lwa\", \"events\", \"dss\", \"dss.<operation>\", \"skill\" or \"*\"");
         return -1;
     }
     json_t *action_v = json_object_get(rule, "action");
     const char *action = json_string_value(action_v);
-    if (action_v && (!action || (strcmp(action, "drop") && strcmp(action, "bad_signature")))) {
-        snprintf(why, whylen, "\"action\" must be \"drop\" or \"bad_signature\"");
+    if (action_v && (!action || (strcmp(action, "drop") && strcmp(action, "bad_signature") &&
+                                 strcmp(action, "invalid_response")))) {
+        snprintf(why, whylen, "\"action\" must be \"drop\", \"bad_signature\" or \"invalid_response\"");
         return -1;
     }
-    if (action && (strncmp(route, SIM_ROUTE_DSS, 3) != 0 || json_object_get(rule, "status") ||
+    int skill_route = strcmp(route, SIM_ROUTE_SKILL) == 0;
+    if (skill_route != (action && strcmp(action, "invalid_response") == 0) ||
+        (skill_route && json_object_get(rule, "latency_ms"))) {
+        snprintf(why, whylen, "the \"skill\" route takes exactly the action \"invalid_response\" (no latency)");
+        return -1;
+    }
+    if (action && ((!skill_route && strncmp(route, SIM_ROUTE_DSS, 3) != 0) || json_object_get(rule, "status") ||
                    json_object_get(rule, "retry_after_s"))) {
         snprintf(why, whylen, "an \"action\" rule needs a \"dss\" route and takes no \"status\" or \"retry_after_s\"");
         return -1;
@@ -144,6 +159,7 @@ long long sim_faults_add(sim *s, const json_t *rule, const char *origin, char *w
         snprintf(why, whylen, "cannot store the rule: %s", sqlite3_errmsg(s->db));
         return -1;
     }
+    atomic_store(&s->fault_rules, 1);
     return sqlite3_last_insert_rowid(s->db);
 }
 
@@ -176,11 +192,21 @@ json_t *sim_faults_list(sim *s)
     return list;
 }
 
+/* Counts the rules again (needs db_lock). */
+static void recount(sim *s)
+{
+    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT count(*) FROM faults", "");
+    int known = st && sqlite3_step(st) == SQLITE_ROW;
+    atomic_store(&s->fault_rules, known ? sqlite3_column_int64(st, 0) > 0 : -1);
+    sqlite3_finalize(st);
+}
+
 int sim_faults_clear(sim *s, long long id)
 {
-    if (id < 0)
-        return wss_db_run(s->db, "DELETE FROM faults", "");
-    return wss_db_run(s->db, "DELETE FROM faults WHERE id = ?", "i", id);
+    int rc = id < 0 ? wss_db_run(s->db, "DELETE FROM faults", "")
+                    : wss_db_run(s->db, "DELETE FROM faults WHERE id = ?", "i", id);
+    recount(s);
+    return rc;
 }
 
 /* What rule `id` says about its hit number n; -1 when the rule no longer applies. */
@@ -200,12 +226,17 @@ static int decide(long long status, double rate, const char *schedule, long long
 sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client)
 {
     sim_fault_hit hit = {0};
+    if (atomic_load(&s->fault_rules) == 0)
+        return hit;
     sim_lock(s);
+    if (atomic_load(&s->fault_rules) < 0)
+        recount(s);
     sqlite3_stmt *st = wss_db_prepare(s->db,
                                       "SELECT id, status, rate, schedule, latency_ms, retry_after_s, hits, action"
-                                      " FROM faults WHERE (route = ? OR route = '*' OR (route = 'dss' AND ? LIKE"
-                                      " 'dss.%')) AND (client = ? OR client = '*') ORDER BY id",
-                                      "ttt", route, route, client);
+                                      " FROM faults WHERE (route = ? OR (route = '*' AND ? <> 'skill') OR"
+                                      " (route = 'dss' AND ? LIKE 'dss.%')) AND (client = ? OR client = '*')"
+                                      " ORDER BY id",
+                                      "tttt", route, route, route, client);
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         long long id = sqlite3_column_int64(st, 0);
         const char *sched = (const char *)sqlite3_column_text(st, 3);
@@ -218,7 +249,9 @@ sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client)
         const char *action = (const char *)sqlite3_column_text(st, 7);
         if (action && verdict) {
             hit.status = 0;
-            hit.action = strcmp(action, "drop") == 0 ? SIM_FAULT_DROP : SIM_FAULT_BAD_SIGNATURE;
+            hit.action = strcmp(action, "drop") == 0               ? SIM_FAULT_DROP
+                         : strcmp(action, "invalid_response") == 0 ? SIM_FAULT_INVALID_RESPONSE
+                                                                   : SIM_FAULT_BAD_SIGNATURE;
         }
         hit.latency_ms = sqlite3_column_int64(st, 4);
         hit.retry_after_s = verdict == 429 ? sqlite3_column_int(st, 5) : 0;
@@ -231,9 +264,10 @@ sim_fault_hit sim_faults_check(sim *s, const char *route, const char *client)
             sim_event(s, "fault.injected",
                       json_pack("{s:I, s:s, s:s, s:i, s:s?}", "rule", (json_int_t)hit.rule_id, "route", route, "client",
                                 client, "status", hit.status, "action",
-                                hit.action == SIM_FAULT_DROP            ? "drop"
-                                : hit.action == SIM_FAULT_BAD_SIGNATURE ? "bad_signature"
-                                                                        : NULL));
+                                hit.action == SIM_FAULT_DROP               ? "drop"
+                                : hit.action == SIM_FAULT_BAD_SIGNATURE    ? "bad_signature"
+                                : hit.action == SIM_FAULT_INVALID_RESPONSE ? "invalid_response"
+                                                                           : NULL));
     }
     sim_unlock(s);
     return hit;

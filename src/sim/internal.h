@@ -9,7 +9,8 @@
  *   gateway.c   the event gateway: /v3/events (SDAE, discovery reports)
  *   faults.c    injected failures per route and client
  *   ratelimit.c per-client token buckets
- *   dispatch.c  directives to skills (AcceptGrant, AssociateCustomerDevice) and their judging
+ *   dispatch.c  directives to skills (AcceptGrant, AssociateCustomerDevice, Discover on demand)
+ *               and their judging
  *   names.c     preferred friendly names
  *   control.c   the control API: /control/v1/...
  *   validate.c  structural checks of Alexa messages (pure)
@@ -23,6 +24,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "common/httpd.h"
@@ -33,6 +35,7 @@
 #define SIM_ROUTE_LWA "lwa"
 #define SIM_ROUTE_EVENTS "events"
 #define SIM_ROUTE_DSS "dss"
+#define SIM_ROUTE_SKILL "skill" /* the emulator's directives to a skill (faults only) */
 #define SIM_DSS_HOST "dp-sps-na.amazon.com"
 #define SIM_DSS_SESSION_MS (10LL * 60 * 1000)
 
@@ -97,6 +100,9 @@ struct wss_sim {
     pthread_mutex_t wake_lock;
     pthread_cond_t wake;
     int stopping;
+    /* Whether fault rules may exist: 0 none (sim_faults_check returns at once),
+     * 1 some, -1 not known yet. Rules are rare and checks are on every request. */
+    atomic_int fault_rules;
 };
 typedef struct wss_sim sim;
 
@@ -157,10 +163,11 @@ void sim_gateway_error(wss_http_response *resp, int status, const char *code, co
     __attribute__((format(printf, 4, 5)));
 
 /* faults.c */
-enum { SIM_FAULT_NONE = 0, SIM_FAULT_DROP = 1, SIM_FAULT_BAD_SIGNATURE = 2 };
+enum { SIM_FAULT_NONE = 0, SIM_FAULT_DROP = 1, SIM_FAULT_BAD_SIGNATURE = 2, SIM_FAULT_INVALID_RESPONSE = 3 };
 typedef struct sim_fault_hit {
     int status; /* 0: let the request through */
-    int action; /* SIM_FAULT_DROP or SIM_FAULT_BAD_SIGNATURE (DSS routes only); status is 0 then */
+    int action; /* SIM_FAULT_DROP or SIM_FAULT_BAD_SIGNATURE (DSS routes), SIM_FAULT_INVALID_RESPONSE
+                   (route "skill"); status is 0 then */
     long long latency_ms;
     int retry_after_s;
     long long rule_id;
@@ -192,6 +199,14 @@ void sim_dispatch_on_skill_enabled(sim *s, const char *customer_id, const char *
 void sim_dispatch_queue_cdad(sim *s, long long association_id, const char *customer_id, const char *skill_id);
 /* Marks waiting associations older than the retention as expired. Needs db_lock. */
 void sim_dispatch_expire(sim *s);
+/* Sends count directives named name ("Discover") to the skill for the
+ * customer now, one after the other, judging and recording each like any
+ * other directive (skill_requests). Called with db_lock held; releases it
+ * while a directive is on the wire. Returns the summary {"sent", "ok",
+ * "errors", "invalid_responses", "first_id", "last_id"} (ids of the
+ * skill_requests records), or NULL with why and *status (404 or 409 or 500). */
+json_t *sim_dispatch_now(sim *s, const char *skill_id, const char *customer_id, const char *name, long long count,
+                         int *status, char *why, size_t whylen);
 
 /* names.c */
 /* "First Switch", "Second Switch", ...: the first name of this category not yet

@@ -114,6 +114,7 @@ wss_err sim_store_open(sim *s, char *err, size_t errlen)
     char path[4200];
     snprintf(path, sizeof path, "%s/sim.db", s->state_dir);
     pthread_mutex_init(&s->db_lock, NULL);
+    atomic_init(&s->fault_rules, -1); /* counted at the first check */
     wss_err rc = wss_db_open(path, sim_migrations, sizeof sim_migrations / sizeof *sim_migrations, &s->db, err, errlen);
     /* The emulator survives its own crash (kill -9) without loss: in WAL
      * mode a commit is in the log before it returns. It does not wait for

@@ -22,6 +22,8 @@ static const char *const migrations[] = {
     "  value INTEGER," /* probe: 1 up; directive: 1 valid */
     "  line TEXT"      /* the other kinds: their JSON line */
     ");",
+    /* 2: how far each automatic source (the emulator's records of a skill) was imported */
+    "CREATE TABLE cursors (source TEXT PRIMARY KEY, last_id INTEGER NOT NULL);",
 };
 
 wss_err wwa_store_open(const char *path, wwa_store **out, char *err, size_t errlen)
@@ -141,4 +143,33 @@ wss_err wwa_store_load(wwa_store *s, wss_wwa *e, size_t *count, char *err, size_
     if (count)
         *count = n;
     return rc;
+}
+
+wss_err wwa_store_cursor_get(wwa_store *s, const char *source, long long *last_id, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = wss_db_prepare(s->db, "SELECT last_id FROM cursors WHERE source = ?", "t", source);
+    if (!st) {
+        snprintf(err, errlen, "cannot read the import cursor: %s", sqlite3_errmsg(s->db));
+        return WSS_ERR_STORE;
+    }
+    int step = sqlite3_step(st);
+    *last_id = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        snprintf(err, errlen, "cannot read the import cursor: %s", sqlite3_errmsg(s->db));
+        return WSS_ERR_STORE;
+    }
+    return WSS_OK;
+}
+
+wss_err wwa_store_cursor_set(wwa_store *s, const char *source, long long last_id, char *err, size_t errlen)
+{
+    if (wss_db_run(s->db,
+                   "INSERT INTO cursors (source, last_id) VALUES (?, ?)"
+                   " ON CONFLICT (source) DO UPDATE SET last_id = excluded.last_id",
+                   "ti", source, last_id) < 0) {
+        snprintf(err, errlen, "cannot store the import cursor: %s", sqlite3_errmsg(s->db));
+        return WSS_ERR_STORE;
+    }
+    return WSS_OK;
 }

@@ -29,4 +29,10 @@ wss_err wwa_store_append(wwa_store *s, const wss_wwa_event *ev, char *err, size_
  * gets how many. A stored event the engine refuses is WSS_ERR_STORE. */
 wss_err wwa_store_load(wwa_store *s, wss_wwa *e, size_t *count, char *err, size_t errlen);
 
+/* The last record id imported from an automatic source ("sim:<skill id>"),
+ * 0 when none yet. Set it inside the import's transaction, so that the
+ * events and the cursor are kept together or not at all. */
+wss_err wwa_store_cursor_get(wwa_store *s, const char *source, long long *last_id, char *err, size_t errlen);
+wss_err wwa_store_cursor_set(wwa_store *s, const char *source, long long last_id, char *err, size_t errlen);
+
 #endif

@@ -53,40 +53,12 @@ static void run_free(run_out *r)
 }
 
 /* Runs `$WSS_BIN mfg ARGS...` (NULL-terminated) and collects its output. */
-static run_out run_mfg(const mfg_fixture *f, const char *arg, ...) __attribute__((sentinel));
-static run_out run_mfg(const mfg_fixture *f, const char *arg, ...)
+#define run_mfg(f, ...) run_collect(e2e_run((f)->root, &run_out_text, &run_err_text, "mfg", __VA_ARGS__))
+static char *run_out_text, *run_err_text;
+static run_out run_collect(int code)
 {
-    const char *bin = getenv("WSS_BIN");
-    assert_non_null(bin);
-    const char *argv[64] = {bin, "mfg"};
-    int n = 2;
-    va_list ap;
-    va_start(ap, arg);
-    for (const char *a = arg; a; a = va_arg(ap, const char *)) {
-        assert_true(n < 63);
-        argv[n++] = a;
-    }
-    va_end(ap);
-    argv[n] = NULL;
-    char out_path[700], err_path[700];
-    snprintf(out_path, sizeof out_path, "%s/stdout", f->root);
-    snprintf(err_path, sizeof err_path, "%s/stderr", f->root);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-            _exit(127);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    run_out r = {.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1};
-    assert_int_equal(wss_read_file(out_path, 1 << 24, &r.out, NULL), WSS_OK);
-    assert_int_equal(wss_read_file(err_path, 1 << 24, &r.err, NULL), WSS_OK);
+    run_out r = {.code = code, .out = run_out_text, .err = run_err_text};
+    run_out_text = run_err_text = NULL;
     return r;
 }
 

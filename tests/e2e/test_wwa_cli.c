@@ -46,39 +46,8 @@ static void write_file(const world *w, const char *name, const char *text, char 
     fclose(f);
 }
 
-/* Runs $WSS_BIN with args (NULL-terminated); gives its exit code, stdout and stderr (malloc'd). */
-static int run(const world *w, char **out, char **err, const char *arg, ...)
-{
-    const char *bin = getenv("WSS_BIN");
-    assert_non_null(bin);
-    const char *argv[32] = {bin};
-    int n = 1;
-    va_list ap;
-    va_start(ap, arg);
-    for (const char *a = arg; a && n < 31; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    char out_path[1200], err_path[1200];
-    snprintf(out_path, sizeof out_path, "%s/stdout", w->dir);
-    snprintf(err_path, sizeof err_path, "%s/stderr", w->dir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fo = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600),
-            fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0)
-            _exit(127);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(wss_read_file(out_path, 1 << 24, out, NULL), WSS_OK);
-    assert_int_equal(wss_read_file(err_path, 1 << 24, err, NULL), WSS_OK);
-    return WEXITSTATUS(status);
-}
+/* Runs $WSS_BIN with args (NULL-terminated) with its output files in the world's directory. */
+#define run(w, out, err, ...) e2e_run((w)->dir, out, err, __VA_ARGS__)
 
 static const char *const good_jsonl =
     "{\"type\":\"attestation\",\"at\":\"2027-01-02T00:00:00Z\",\"asin\":\"B0TESTASIN\",\"marketplace\":\"US\","
