@@ -83,8 +83,7 @@ static const char *const sim_migrations[] = {
     "CREATE INDEX dss_refusals_by_session ON dss_refusals (session_id);"
     "ALTER TABLE faults ADD COLUMN action TEXT;",
     /* 3: a device's setup network id (docs/dss.md section 2), for probes by index */
-    "ALTER TABLE devices ADD COLUMN ami TEXT;"
-    "CREATE INDEX devices_by_ami ON devices (ami, product_index);",
+    "ALTER TABLE devices ADD COLUMN ami TEXT; CREATE INDEX devices_by_ami ON devices (ami, product_index);",
 };
 
 /* Devices registered before the ami column existed get theirs. */
