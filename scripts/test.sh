@@ -4,7 +4,7 @@
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the unit tests and the fleet test (devices running libwss-device against
 #      the emulator and the cloud) under valgrind (no leaks, no invalid accesses);
-#   4. every libFuzzer target for a bounded time (WSS_FUZZ_SECONDS, default 20).
+#   4. every libFuzzer target for a bounded time (WSS_FUZZ_SECONDS, default 15).
 # Set WSS_QUICK=1 to run step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,14 +31,14 @@ for t in build/tests/common_test_* build/tests/sim_test_* build/tests/device_tes
   echo "valgrind: $(basename "$t") clean"
 done
 
-step "fuzzing (${WSS_FUZZ_SECONDS:-20} s per target)"
+step "fuzzing (${WSS_FUZZ_SECONDS:-15} s per target)"
 CC=clang scripts/build.sh build-fuzz -DWSS_FUZZ=ON -DWSS_TESTS=OFF
 for f in build-fuzz/fuzz/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f" | sed 's/^fuzz_//')
   work=$(mktemp -d)
   [ -d "fuzz/corpus/$name" ] && cp -r "fuzz/corpus/$name/." "$work/"
-  "$f" -max_total_time="${WSS_FUZZ_SECONDS:-20}" -max_len=65536 -timeout=10 -print_final_stats=1 "$work" \
+  "$f" -max_total_time="${WSS_FUZZ_SECONDS:-15}" -max_len=65536 -timeout=10 -print_final_stats=1 "$work" \
     2>build-fuzz/"$name".log || { tail -50 build-fuzz/"$name".log; echo "fuzz: $name found a crash"; exit 1; }
   grep -E 'stat::number_of_executed_units' build-fuzz/"$name".log | sed "s/^/fuzz: $name /"
   rm -rf "$work"
