@@ -22,4 +22,8 @@ void cli_wwa_serve_usage(FILE *out);
  * store is an error that says to import first). Prints the reason. */
 int cli_wwa_open_store(const char *state, int create, wwa_store **st);
 
+/* Opens an existing store and loads its events into a new engine; on
+ * failure prints the reason (*st and *e may still need closing). */
+int cli_wwa_load(const char *state, wwa_store **st, wss_wwa **e);
+
 #endif

@@ -81,6 +81,21 @@ int cli_wwa_open_store(const char *state, int create, wwa_store **st)
     return CLI_OK;
 }
 
+int cli_wwa_load(const char *state, wwa_store **st, wss_wwa **e)
+{
+    char err[512];
+    *st = NULL;
+    *e = NULL;
+    int rc = cli_wwa_open_store(state, 0, st);
+    if (rc == CLI_OK && wss_wwa_new(NULL, e) != WSS_OK)
+        rc = CLI_FAILED;
+    if (rc == CLI_OK && wwa_store_load(*st, *e, NULL, err, sizeof err) != WSS_OK) {
+        fprintf(stderr, "wss wwa: %s\n", err);
+        rc = CLI_FAILED;
+    }
+    return rc;
+}
+
 /* Reads FILE line by line; every line must parse and be accepted by an
  * engine holding the events already stored (duplicate incident ids...). */
 static int import_lines(FILE *in, const char *file, wwa_format fmt, wwa_store *st, wss_wwa *e, size_t *added)
@@ -302,14 +317,7 @@ static int cmd_status(const char *state, int as_json, const char *at_text)
     }
     wwa_store *st = NULL;
     wss_wwa *e = NULL;
-    char err[512];
-    int rc = cli_wwa_open_store(state, 0, &st);
-    if (rc == CLI_OK && wss_wwa_new(NULL, &e) != WSS_OK)
-        rc = CLI_FAILED;
-    if (rc == CLI_OK && wwa_store_load(st, e, NULL, err, sizeof err) != WSS_OK) {
-        fprintf(stderr, "wss wwa: %s\n", err);
-        rc = CLI_FAILED;
-    }
+    int rc = cli_wwa_load(state, &st, &e);
     wss_wwa_state s;
     if (rc == CLI_OK) {
         wss_err qrc = wss_wwa_state_at(e, at, &s);

@@ -250,13 +250,7 @@ static int cmd_report(const char *state, const char *month_text, const char *out
     wss_wwa *e = NULL;
     json_t *report = NULL;
     char err[512];
-    int rc = cli_wwa_open_store(state, 0, &st);
-    if (rc == CLI_OK && wss_wwa_new(NULL, &e) != WSS_OK)
-        rc = CLI_FAILED;
-    if (rc == CLI_OK && wwa_store_load(st, e, NULL, err, sizeof err) != WSS_OK) {
-        fprintf(stderr, "wss wwa: %s\n", err);
-        rc = CLI_FAILED;
-    }
+    int rc = cli_wwa_load(state, &st, &e);
     if (rc == CLI_OK && !(report = wwa_report_build(e, year, month, err, sizeof err))) {
         fprintf(stderr, "wss wwa report: %s\n", err);
         rc = CLI_FAILED;
