@@ -650,11 +650,12 @@ wss_err wss_fleet_start(const wss_fleet_options *opts, wss_fleet **out, char *er
         bad = start_emulator(f, err, errlen) || start_cloud(f, err, errlen);
     }
     if (!bad) {
-        progress(f, "the customer links the skill (AcceptGrant to the cloud); Echo devices registered");
+        progress(f, "%u customer%s link the skill (AcceptGrant to the cloud); Echo devices registered", f->households,
+                 f->households == 1 ? "" : "s");
         bad = link_customers(f, err, errlen) || provisioners(f, err, errlen);
     }
     if (!bad) {
-        progress(f, "manufacturing %u devices; control log imported; sold to the customer", f->o.devices);
+        progress(f, "manufacturing %u devices; control log imported; sold to the customers", f->o.devices);
         bad = issue_and_sell(f, err, errlen) || inject_faults(f, err, errlen);
     }
     if (!bad) {
@@ -731,7 +732,7 @@ static void *worker(void *arg)
     }
 }
 
-/* Marks the devices the customer's Alexa account lists; returns how many. */
+/* Marks the devices the customers' Alexa accounts list; returns how many. */
 static unsigned mark_alexa(wss_fleet *f)
 {
     char path[300];
@@ -804,7 +805,7 @@ wss_err wss_fleet_run(wss_fleet *f, char *err, size_t errlen)
         }
         sleep_ms(200);
     }
-    progress(f, "%u of %u reported devices are in the customer's Alexa account", found, want);
+    progress(f, "%u of %u reported devices are in their customers' Alexa accounts", found, want);
     return WSS_OK;
 }
 
