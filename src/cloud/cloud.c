@@ -115,7 +115,8 @@ wss_err wss_cloud_start(const wss_cloud_options *opts, wss_cloud **out, char *er
         rc = cloud_store_open_sqlite(path, &c->store, err, errlen);
     }
     if (rc == WSS_OK &&
-        (!(c->metrics = cloud_metrics_new()) || !(c->token = cloud_token_cache_new(&c->cfg, c->metrics))))
+        (!(c->metrics = cloud_metrics_new()) || !(c->token = cloud_token_cache_new(&c->cfg, c->metrics)) ||
+         !(c->users = cloud_user_cache_new())))
         rc = WSS_ERR_NOMEM;
     if (rc == WSS_OK && !(c->outbox = cloud_outbox_start(c, err, errlen)))
         rc = WSS_ERR_NOMEM;
@@ -173,6 +174,7 @@ void wss_cloud_stop(wss_cloud *c)
     if (c->store)
         c->store->ops->close(c->store);
     cloud_metrics_free(c->metrics);
+    cloud_user_cache_free(c->users);
     cloud_config_free(&c->cfg);
     free(c);
 }

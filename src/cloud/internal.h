@@ -9,6 +9,8 @@
  *                  client_credentials token for SDAEs: cached, one refresh at a time
  *   outbox.c       the outbox worker: SDAEs and discovery reports to the event gateway, retries, dead letters
  *   skill.c        POST /alexa/skill: CDAD, AcceptGrant, Discover, and the user's Alexa tokens
+ *   skill_json.c   the skill's JSON without a document tree: the common CDAD read in one pass,
+ *                  answers and discovery events written into one buffer
  *   metrics.c      /metrics in Prometheus text format
  * src/cloud never includes src/sim; both use src/common. */
 #ifndef WSS_CLOUD_INTERNAL_H
@@ -51,6 +53,7 @@ struct wss_cloud {
     struct cloud_token_cache *token;
     struct cloud_outbox *outbox;
     struct cloud_metrics *metrics;
+    struct cloud_user_cache *users; /* NULL: every token is looked up in the store */
 };
 typedef struct wss_cloud cloud;
 
@@ -107,6 +110,12 @@ void cloud_token_cache_free(struct cloud_token_cache *tc);
 char *cloud_token_get(struct cloud_token_cache *tc, char *err, size_t errlen);
 /* Drops the cached token if it is still `token` (after a 401). */
 void cloud_token_invalidate(struct cloud_token_cache *tc, const char *token);
+
+/* skill.c */
+/* Recent account-linking token lookups (by digest), so that a burst of
+ * directives with one token does not read the store for each. */
+struct cloud_user_cache *cloud_user_cache_new(void);
+void cloud_user_cache_free(struct cloud_user_cache *uc);
 
 /* outbox.c */
 struct cloud_outbox *cloud_outbox_start(cloud *c, char *err, size_t errlen);

@@ -40,13 +40,14 @@
 #include <time.h>
 
 #include "cloud/internal.h"
+#include "cloud/skill_json.h"
 #include "common/alexa.h"
 #include "common/crypto.h"
 #include "common/log.h"
 
 #define SKILL_MAX_BODY (64 * 1024)
-#define TEXT_MAX_CHARS 128 /* friendlyName, manufacturerName, description */
-#define TEXT_BUF (TEXT_MAX_CHARS * 4 + 1)
+#define TEXT_MAX_CHARS CLOUD_TEXT_MAX_CHARS
+#define TEXT_BUF CLOUD_TEXT_BUF
 #define FALLBACK_FRIENDLY_NAME "Switch"
 #define FALLBACK_CATEGORY "OTHER"
 #define FALLBACK_MANUFACTURER "openwss"
@@ -92,31 +93,31 @@ static const char *nonempty_at(const json_t *obj, const char *key)
 }
 
 /* Copies at most max_chars UTF-8 characters of in (valid UTF-8, as jansson
- * guarantees), turning control characters into spaces and trimming spaces at
- * both ends. out must hold max_chars * 4 + 1 bytes. Returns the length. */
+ * guarantees): see cloud_copy_text. */
 static size_t copy_text(char *out, const char *in, size_t max_chars)
 {
-    size_t o = 0, chars = 0;
-    while (*in == ' ' || (*in > 0 && *in < 0x20))
-        in++;
-    for (; *in; in++) {
-        unsigned char ch = (unsigned char)*in;
-        if ((ch & 0xC0) != 0x80 && chars++ == max_chars)
-            break;
-        out[o++] = ch < 0x20 || ch == 0x7F ? ' ' : (char)ch;
-    }
-    while (o > 0 && out[o - 1] == ' ')
-        o--;
-    out[o] = 0;
-    return o;
+    return cloud_copy_text(out, in, strlen(in), max_chars);
 }
 
-/* A fresh messageId. A failing random source still gives a valid, unique enough id. */
+/* A fresh messageId: a time-ordered UUID (version 7: the Unix time in
+ * milliseconds, then 74 random bits), so that the outbox's unique index on
+ * message_id grows at its end instead of dirtying a random page of it per
+ * event, each to be written to the WAL at the next commit. A failing random
+ * source still gives a valid, unique enough id. */
 static void message_id(char out[37])
 {
+    static const char hex[] = "0123456789abcdef";
     static atomic_uint counter;
-    if (wss_uuid4(out) != WSS_OK)
+    if (wss_uuid4(out) != WSS_OK) {
         snprintf(out, 37, "msg-%lld-%u", cloud_now_ms(), atomic_fetch_add(&counter, 1) + 1);
+        return;
+    }
+    /* xxxxxxxx-xxxx-4xxx-...: the first 12 hex digits take the time, the version becomes 7. */
+    unsigned long long ms = (unsigned long long)cloud_now_ms();
+    static const int pos[12] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12};
+    for (int i = 11; i >= 0; i--, ms >>= 4)
+        out[pos[i]] = hex[ms & 15];
+    out[14] = '7';
 }
 
 /* ------------------------------------------------------------ answers */
@@ -149,6 +150,42 @@ static void reply(wss_http_response *resp, int status, json_t *doc, int grant_fa
         wss_http_reply_text(resp, status, grant_family ? grant_fallback : alexa_fallback);
         resp->content_type = "application/json";
     }
+}
+
+/* Sends the JSON text a writer built (taking it), or the fixed error when
+ * it could not be built. */
+static void reply_written(wss_http_response *resp, cloud_jw *w)
+{
+    size_t len;
+    char *text = cloud_jw_take(w, &len);
+    if (!text)
+        return reply(resp, 200, NULL, 0);
+    free(resp->body);
+    resp->status = 200;
+    resp->body = text;
+    resp->body_len = len;
+    resp->content_type = "application/json";
+}
+
+/* "header":{...} of an answer or event, with a fresh messageId (copied to
+ * mid when not NULL) and the correlation token when there is one. */
+static void write_header(cloud_jw *w, const char *ns, const char *name, const char *correlation, char *mid)
+{
+    char id[37];
+    message_id(id);
+    if (mid)
+        memcpy(mid, id, sizeof id);
+    cloud_jw_raw(w, "\"header\":{\"namespace\":");
+    cloud_jw_str(w, ns);
+    cloud_jw_raw(w, ",\"name\":");
+    cloud_jw_str(w, name);
+    cloud_jw_raw(w, ",\"payloadVersion\":\"3\",\"messageId\":");
+    cloud_jw_str(w, id);
+    if (correlation) {
+        cloud_jw_raw(w, ",\"correlationToken\":");
+        cloud_jw_str(w, correlation);
+    }
+    cloud_jw_raw(w, "}");
 }
 
 static void alexa_error(wss_http_response *resp, int status, const char *correlation, const char *type, const char *fmt,
@@ -246,13 +283,86 @@ static const char *typed_field(const json_t *payload, const char *key, const cha
 
 typedef enum auth_result { AUTH_OK, AUTH_UNKNOWN, AUTH_EXPIRED, AUTH_FAILED } auth_result;
 
+/* A token's user is kept for USER_CACHE_TTL_MS after a lookup found it. The
+ * store never changes a token's user or expiry (nor deletes one), and the
+ * expiry is checked at every use, so the cache only bounds how long an
+ * outside edit of the database goes unseen. Tokens that were not found are
+ * not kept: a new token works at once. Direct-mapped by the digest. */
+#define USER_CACHE_SLOTS 256
+#define USER_CACHE_TTL_MS 10000
+
+struct cloud_user_cache {
+    pthread_mutex_t lock;
+    struct {
+        char sha[65];
+        cloud_user user;
+        long long cached_ms;
+    } slot[USER_CACHE_SLOTS];
+};
+
+struct cloud_user_cache *cloud_user_cache_new(void)
+{
+    struct cloud_user_cache *uc = calloc(1, sizeof *uc);
+    if (uc)
+        pthread_mutex_init(&uc->lock, NULL);
+    return uc;
+}
+
+void cloud_user_cache_free(struct cloud_user_cache *uc)
+{
+    if (!uc)
+        return;
+    pthread_mutex_destroy(&uc->lock);
+    free(uc);
+}
+
+/* The slot of a digest: its first two hex digits. */
+static size_t user_slot(const char sha[65])
+{
+    size_t i = 0;
+    for (int k = 0; k < 2; k++)
+        i = i * 16 + (size_t)(sha[k] <= '9' ? sha[k] - '0' : sha[k] - 'a' + 10);
+    return i % USER_CACHE_SLOTS;
+}
+
+static int user_cache_get(struct cloud_user_cache *uc, const char sha[65], long long now, cloud_user *user)
+{
+    if (!uc)
+        return 0;
+    size_t i = user_slot(sha);
+    pthread_mutex_lock(&uc->lock);
+    long long age = now - uc->slot[i].cached_ms;
+    int hit = uc->slot[i].cached_ms && age >= 0 && age < USER_CACHE_TTL_MS && memcmp(uc->slot[i].sha, sha, 64) == 0;
+    if (hit)
+        *user = uc->slot[i].user;
+    pthread_mutex_unlock(&uc->lock);
+    return hit;
+}
+
+static void user_cache_put(struct cloud_user_cache *uc, const char sha[65], long long now, const cloud_user *user)
+{
+    if (!uc)
+        return;
+    size_t i = user_slot(sha);
+    pthread_mutex_lock(&uc->lock);
+    memcpy(uc->slot[i].sha, sha, 65);
+    uc->slot[i].user = *user;
+    uc->slot[i].cached_ms = now;
+    pthread_mutex_unlock(&uc->lock);
+}
+
 /* The user behind a maker's account-linking access token (stored by digest). */
 static auth_result resolve_user(cloud *c, const char *token, cloud_user *user)
 {
     char sha[65];
     wss_sha256_hex(token, sha);
     memset(user, 0, sizeof *user);
+    long long now = cloud_now_ms();
+    if (user_cache_get(c->users, sha, now, user))
+        return user->token_expires_ms <= now ? AUTH_EXPIRED : AUTH_OK;
     wss_err rc = c->store->ops->user_by_token(c->store, sha, user);
+    if (rc == WSS_OK)
+        user_cache_put(c->users, sha, now, user);
     if (rc == WSS_ERR_NOT_FOUND)
         return AUTH_UNKNOWN;
     if (rc != WSS_OK) {
@@ -277,32 +387,32 @@ static void auth_error(wss_http_response *resp, const char *correlation, auth_re
 
 /* ------------------------------------------------------------ endpoints */
 
-/* The device's naming categories as displayCategories: the known ones, each
- * once; OTHER when none is usable. naming is a JSON array or its text. */
-static json_t *display_categories(const json_t *naming)
+/* The known categories among the elements of naming (a JSON array), each
+ * once. */
+static void categories_from_json(const json_t *naming, cloud_categories *cats)
 {
-    json_t *parsed = NULL, *out = json_array();
-    if (json_is_string(naming))
-        naming = parsed = json_loads(json_string_value(naming), JSON_REJECT_DUPLICATES, NULL);
     size_t i;
     const json_t *v;
-    json_array_foreach(naming, i, v)
-    {
-        const char *cat = json_string_value(v);
-        int seen = 0;
-        for (size_t j = 0; cat && j < json_array_size(out); j++)
-            seen |= strcmp(cat, json_string_value(json_array_get(out, j))) == 0;
-        if (cat && !seen && wss_alexa_display_category_known(cat))
-            json_array_append_new(out, json_string(cat));
+    json_array_foreach(naming, i, v) cloud_categories_add(cats, json_string_value(v));
+}
+
+/* The device's naming categories (the JSON array text of its report) as
+ * displayCategories: the known ones, each once; OTHER when none is usable. */
+static void display_categories(const char *naming, cloud_categories *cats)
+{
+    if (!naming || !cloud_categories_read(naming, cats)) {
+        memset(cats, 0, sizeof *cats);
+        json_t *parsed = naming ? json_loads(naming, JSON_REJECT_DUPLICATES, NULL) : NULL;
+        categories_from_json(parsed, cats);
+        json_decref(parsed);
     }
-    json_decref(parsed);
-    if (out && json_array_size(out) == 0)
-        json_array_append_new(out, json_string(FALLBACK_CATEGORY));
-    return out;
+    if (cats->n == 0)
+        cloud_categories_add(cats, FALLBACK_CATEGORY);
 }
 
 /* One discovery endpoint: a switch that Alexa can turn on and off. */
-static json_t *endpoint_json(const cloud *c, const char *device_id, const char *friendly_name, const json_t *naming)
+static void write_endpoint(cloud_jw *w, const cloud *c, const char *device_id, const char *friendly_name,
+                           const cloud_categories *cats)
 {
     char manufacturer[TEXT_BUF], name[TEXT_BUF], description[TEXT_BUF], text[TEXT_BUF + 64];
     if (!copy_text(manufacturer, c->cfg.manufacturer_name ? c->cfg.manufacturer_name : "", TEXT_MAX_CHARS))
@@ -311,26 +421,38 @@ static json_t *endpoint_json(const cloud *c, const char *device_id, const char *
         snprintf(name, sizeof name, "%s", FALLBACK_FRIENDLY_NAME);
     snprintf(text, sizeof text, "%s device, set up with Amazon Wi-Fi Simple Setup", manufacturer);
     copy_text(description, text, TEXT_MAX_CHARS);
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s, s:{s:[{s:s}], s:b, s:b}}]}",
-                     "endpointId", device_id, "manufacturerName", manufacturer, "friendlyName", name, "description",
-                     description, "displayCategories", display_categories(naming), "capabilities", "type",
-                     "AlexaInterface", "interface", "Alexa", "version", "3", "type", "AlexaInterface", "interface",
-                     "Alexa.PowerController", "version", "3", "properties", "supported", "name", "powerState",
-                     "proactivelyReported", 1, "retrievable", 1);
+    cloud_jw_raw(w, "{\"endpointId\":");
+    cloud_jw_str(w, device_id);
+    cloud_jw_raw(w, ",\"manufacturerName\":");
+    cloud_jw_str(w, manufacturer);
+    cloud_jw_raw(w, ",\"friendlyName\":");
+    cloud_jw_str(w, name);
+    cloud_jw_raw(w, ",\"description\":");
+    cloud_jw_str(w, description);
+    cloud_jw_raw(w, ",\"displayCategories\":[");
+    for (int i = 0; i < cats->n; i++) {
+        if (i)
+            cloud_jw_raw(w, ",");
+        cloud_jw_str(w, cats->names[i]);
+    }
+    cloud_jw_raw(w, "],\"capabilities\":[{\"type\":\"AlexaInterface\",\"interface\":\"Alexa\",\"version\":\"3\"},"
+                    "{\"type\":\"AlexaInterface\",\"interface\":\"Alexa.PowerController\",\"version\":\"3\","
+                    "\"properties\":{\"supported\":[{\"name\":\"powerState\"}],\"proactivelyReported\":true,"
+                    "\"retrievable\":true}}]}");
 }
 
-/* The endpoints of the user's bound devices, at most MAX_ENDPOINTS. NULL
- * when the store failed. */
-static json_t *user_endpoints(cloud *c, const char *user_id)
+/* Writes the endpoints of the user's bound devices, at most MAX_ENDPOINTS,
+ * as the elements of an array; their number, or -1 when the store failed. */
+static int write_user_endpoints(cloud_jw *w, cloud *c, const char *user_id)
 {
-    json_t *devices = NULL, *out;
+    json_t *devices = NULL;
     wss_err rc = c->store->ops->user_devices(c->store, user_id, &devices);
     if (rc != WSS_OK) {
         wss_log(WSS_LOG_ERROR, "cloud", "cannot list the devices of user %s: %s", user_id, wss_strerror(rc));
         json_decref(devices);
-        return NULL;
+        return -1;
     }
-    out = json_array();
+    int n = 0;
     size_t i;
     const json_t *dev;
     json_array_foreach(devices, i, dev)
@@ -338,16 +460,22 @@ static json_t *user_endpoints(cloud *c, const char *user_id)
         const char *id = str_at(dev, "device_id");
         if (!id || !wss_alexa_id_valid(id))
             continue;
-        if (json_array_size(out) == MAX_ENDPOINTS) {
+        if (n == MAX_ENDPOINTS) {
             wss_log(WSS_LOG_WARN, "cloud", "user %s has more than %d devices; Alexa takes only %d", user_id,
                     MAX_ENDPOINTS, MAX_ENDPOINTS);
             break;
         }
-        json_array_append_new(
-            out, endpoint_json(c, id, str_at(dev, "friendly_name"), json_object_get(dev, "naming_categories")));
+        cloud_categories cats;
+        memset(&cats, 0, sizeof cats);
+        categories_from_json(json_object_get(dev, "naming_categories"), &cats);
+        if (cats.n == 0)
+            cloud_categories_add(&cats, FALLBACK_CATEGORY);
+        if (n++)
+            cloud_jw_raw(w, ",");
+        write_endpoint(w, c, id, str_at(dev, "friendly_name"), &cats);
     }
     json_decref(devices);
-    return out;
+    return n;
 }
 
 /* ------------------------------------------------------------ AssociateCustomerDevice */
@@ -370,55 +498,41 @@ static void friendly_name(const json_t *device, char out[TEXT_BUF])
 /* The Proactive Discovery report of a device about to be bound: an
  * Alexa.Discovery AddOrUpdateReport of its endpoint, without payload.scope
  * (the outbox adds the user's Alexa token when sending). The device's naming
- * categories come from its report (from report_get). NULL when memory ran
- * out; mid receives the event's messageId. */
-static char *discovery_body(cloud *c, const json_t *report, const char *name, char mid[37])
+ * categories come from its report (naming, from report_naming). NULL when
+ * memory ran out; mid receives the event's messageId. */
+static char *discovery_body(cloud *c, const char *device_id, const char *naming, const char *name, char mid[37])
 {
-    const char *device_id = str_at(report, "device_id");
-    json_t *endpoints = json_array();
-    if (endpoints)
-        json_array_append_new(endpoints,
-                              endpoint_json(c, device_id, name, json_object_get(report, "naming_categories")));
-    json_t *header = new_header("Alexa.Discovery", "AddOrUpdateReport", NULL);
-    snprintf(mid, 37, "%s", header ? str_at(header, "messageId") : "");
-    json_t *doc = endpoints && header && json_array_size(endpoints) == 1
-                      ? json_pack("{s:{s:O, s:{s:O}}}", "event", "header", header, "payload", "endpoints", endpoints)
-                      : NULL;
-    char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    json_decref(header);
-    json_decref(endpoints);
-    return body;
+    cloud_categories cats;
+    display_categories(naming, &cats);
+    cloud_jw w = {0};
+    cloud_jw_raw(&w, "{\"event\":{");
+    write_header(&w, "Alexa.Discovery", "AddOrUpdateReport", NULL, mid);
+    cloud_jw_raw(&w, ",\"payload\":{\"endpoints\":[");
+    write_endpoint(&w, c, device_id, name, &cats);
+    cloud_jw_raw(&w, "]}}}");
+    return cloud_jw_take(&w, NULL);
 }
 
-static void handle_associate(cloud *c, const directive *d, wss_http_response *resp)
+/* Binds device_id to the user behind token (both checked already) and
+ * answers; name is the friendly name ("" for the fallback), correlation
+ * the directive's token or NULL. */
+static void associate(cloud *c, wss_http_response *resp, const char *token, const char *device_id, const char *name,
+                      const char *correlation)
 {
-    const char *token = typed_field(d->payload, "scope", "BearerToken", "token");
-    const json_t *device = json_object_get(d->payload, "device");
-    const char *device_id = str_at(device, "id");
-    char name[TEXT_BUF], mid[37] = "";
+    char mid[37] = "";
     cloud_user user;
     int created = 0;
-
-    if (!token)
-        return alexa_error(resp, 200, d->correlation, "INVALID_DIRECTIVE",
-                           "payload.scope must be {\"type\":\"BearerToken\",\"token\":\"...\"}");
-    if (!device_id || !wss_alexa_id_valid(device_id))
-        return alexa_error(resp, 200, d->correlation, "INVALID_DIRECTIVE",
-                           "payload.device.id must be 1..%d letters, digits, spaces or _ - = # ; : ? @ &",
-                           WSS_ALEXA_ID_MAX);
     auth_result ar = resolve_user(c, token, &user);
     if (ar != AUTH_OK)
-        return auth_error(resp, d->correlation, ar);
-    friendly_name(device, name);
+        return auth_error(resp, correlation, ar);
 
     /* The discovery report is built before the binding and committed with it,
      * so that a binding never exists without its report: if the transaction
      * fails, neither is kept and Alexa's redelivery makes both. */
-    json_t *report = NULL;
-    wss_err rc = c->store->ops->report_get(c->store, device_id, &report);
-    char *body = rc == WSS_OK ? discovery_body(c, report, name, mid) : NULL;
-    json_decref(report);
+    char *naming = NULL;
+    wss_err rc = c->store->ops->report_naming(c->store, device_id, &naming);
+    char *body = rc == WSS_OK ? discovery_body(c, device_id, naming, name, mid) : NULL;
+    free(naming);
     if (rc == WSS_OK && !body)
         rc = WSS_ERR_NOMEM;
     const char *gateway = c->cfg.gateway_url ? c->cfg.gateway_url : cloud_region_gateway(c->cfg.region);
@@ -428,17 +542,17 @@ static void handle_associate(cloud *c, const directive *d, wss_http_response *re
         rc = c->store->ops->bind(c->store, device_id, user.user_id, name, &discovery, cloud_now_ms(), &created);
     free(body);
     if (rc == WSS_ERR_NOT_FOUND)
-        return alexa_error(resp, 200, d->correlation, "NO_SUCH_ENDPOINT",
+        return alexa_error(resp, 200, correlation, "NO_SUCH_ENDPOINT",
                            "no device with this id has reported to this cloud");
     if (rc == WSS_ERR_EXISTS) {
         wss_log(WSS_LOG_WARN, "cloud", "CDAD for %s refused: the device is bound to another user than %s", device_id,
                 user.user_id);
-        return alexa_error(resp, 200, d->correlation, "INVALID_DIRECTIVE",
+        return alexa_error(resp, 200, correlation, "INVALID_DIRECTIVE",
                            "the device is already associated with another account; it must be removed there first");
     }
     if (rc != WSS_OK) {
         wss_log(WSS_LOG_ERROR, "cloud", "cannot bind %s to user %s: %s", device_id, user.user_id, wss_strerror(rc));
-        return alexa_error(resp, 200, d->correlation, "INTERNAL_ERROR", "the association could not be stored");
+        return alexa_error(resp, 200, correlation, "INTERNAL_ERROR", "the association could not be stored");
     }
     if (created) {
         wss_log(WSS_LOG_INFO, "cloud", "device %s bound to user %s; discovery queued (message %s)", device_id,
@@ -448,10 +562,32 @@ static void handle_associate(cloud *c, const directive *d, wss_http_response *re
     } else
         wss_log(WSS_LOG_INFO, "cloud", "device %s already bound to user %s: repeated CDAD answered again", device_id,
                 user.user_id);
-    json_t *doc =
-        json_pack("{s:{s:o, s:{s:s}, s:{}}}", "event", "header", new_header("Alexa", "Response", d->correlation),
-                  "endpoint", "endpointId", device_id, "payload");
-    reply(resp, 200, doc, 0);
+    cloud_jw w = {0};
+    cloud_jw_raw(&w, "{\"event\":{");
+    write_header(&w, "Alexa", "Response", correlation, NULL);
+    cloud_jw_raw(&w, ",\"endpoint\":{\"endpointId\":");
+    cloud_jw_str(&w, device_id);
+    cloud_jw_raw(&w, "},\"payload\":{}}}");
+    reply_written(resp, &w);
+}
+
+/* A CDAD read by jansson (a body the fast reader left to it). */
+static void handle_associate(cloud *c, const directive *d, wss_http_response *resp)
+{
+    const char *token = typed_field(d->payload, "scope", "BearerToken", "token");
+    const json_t *device = json_object_get(d->payload, "device");
+    const char *device_id = str_at(device, "id");
+    char name[TEXT_BUF];
+
+    if (!token)
+        return alexa_error(resp, 200, d->correlation, "INVALID_DIRECTIVE",
+                           "payload.scope must be {\"type\":\"BearerToken\",\"token\":\"...\"}");
+    if (!device_id || !wss_alexa_id_valid(device_id))
+        return alexa_error(resp, 200, d->correlation, "INVALID_DIRECTIVE",
+                           "payload.device.id must be 1..%d letters, digits, spaces or _ - = # ; : ? @ &",
+                           WSS_ALEXA_ID_MAX);
+    friendly_name(device, name);
+    associate(c, resp, token, device_id, name, d->correlation);
 }
 
 /* ------------------------------------------------------------ AcceptGrant */
@@ -537,14 +673,18 @@ static void handle_discover(cloud *c, const directive *d, wss_http_response *res
     auth_result ar = resolve_user(c, token, &user);
     if (ar != AUTH_OK)
         return auth_error(resp, d->correlation, ar);
-    json_t *endpoints = user_endpoints(c, user.user_id);
-    if (!endpoints)
+    cloud_jw w = {0};
+    cloud_jw_raw(&w, "{\"event\":{");
+    write_header(&w, "Alexa.Discovery", "Discover.Response", d->correlation, NULL);
+    cloud_jw_raw(&w, ",\"payload\":{\"endpoints\":[");
+    int n = write_user_endpoints(&w, c, user.user_id);
+    if (n < 0) {
+        free(cloud_jw_take(&w, NULL));
         return alexa_error(resp, 200, d->correlation, "INTERNAL_ERROR", "the devices could not be listed; try again");
-    wss_log(WSS_LOG_INFO, "cloud", "Discover: %zu endpoints for user %s", json_array_size(endpoints), user.user_id);
-    json_t *doc = json_pack("{s:{s:o, s:{s:o}}}", "event", "header",
-                            new_header("Alexa.Discovery", "Discover.Response", d->correlation), "payload", "endpoints",
-                            endpoints);
-    reply(resp, 200, doc, 0);
+    }
+    cloud_jw_raw(&w, "]}}}");
+    wss_log(WSS_LOG_INFO, "cloud", "Discover: %d endpoints for user %s", n, user.user_id);
+    reply_written(resp, &w);
 }
 
 /* ------------------------------------------------------------ the route */
@@ -555,6 +695,14 @@ static directive_kind handle_post(cloud *c, const wss_http_request *req, wss_htt
     if (req->body_too_large || req->body_len > SKILL_MAX_BODY) {
         alexa_error(resp, 413, NULL, "INVALID_DIRECTIVE", "a directive is at most %d bytes", SKILL_MAX_BODY);
         return DIRECTIVE_UNKNOWN;
+    }
+    /* The common CDAD is read without building a document; anything else,
+     * and every malformed body, is read by jansson. */
+    cloud_cdad cdad;
+    if (cloud_cdad_read(req->body, req->body_len, &cdad)) {
+        associate(c, resp, cdad.token, cdad.device_id, cdad.name[0] ? cdad.name : FALLBACK_FRIENDLY_NAME,
+                  cdad.correlation[0] ? cdad.correlation : NULL);
+        return DIRECTIVE_ASSOCIATE_CUSTOMER_DEVICE;
     }
     directive d;
     parse_directive(req, &d);

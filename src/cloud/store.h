@@ -83,6 +83,10 @@ typedef struct cloud_store_ops {
      * array), gateway_url, created_ms} (never the session token or the
      * signature); WSS_ERR_NOT_FOUND when the device never reported. */
     wss_err (*report_get)(cloud_store *st, const char *device_id, json_t **out);
+    /* A stored report's naming categories: the JSON array text report_add
+     * took, malloc'd into *out (NULL on failure); WSS_ERR_NOT_FOUND when the
+     * device never reported. What CDAD needs, without a document to build. */
+    wss_err (*report_naming)(cloud_store *st, const char *device_id, char **out);
 
     /* Outbox. claim leases up to max due events (pending, next_attempt_ms <=
      * now, no lease running), oldest due first, until now + lease_ms, and
