@@ -1127,6 +1127,8 @@ void e2e_cloud_point_skill(e2e_cloud *c)
 }
 
 /* Runs the verb with args (NULL-terminated) and --state; stdout into *out. */
+static int run_wss(const char *const *argv, const char *out_path, const char *err_path, char **out, char **err);
+
 static int cloud_cli_v(const e2e_cloud *c, char **out, const char *first, va_list ap)
 {
     const char *argv[32];
@@ -1140,55 +1142,9 @@ static int cloud_cli_v(const e2e_cloud *c, char **out, const char *first, va_lis
     argv[a++] = "--state";
     argv[a++] = c->dir;
     argv[a] = NULL;
-
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
-    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-    int errfd = open(c->cli_err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    assert_true(errfd >= 0);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(126);
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        dup2(fds[1], 1);
-        dup2(errfd, 2);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    close(errfd);
-    size_t len = 0, cap = 4096;
-    char *buf = malloc(cap);
-    assert_non_null(buf);
-    for (;;) {
-        if (len + 1 >= cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-        ssize_t n = read(fds[0], buf + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    buf[len] = 0;
-    close(fds[0]);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (out)
-        *out = buf;
-    else
-        free(buf);
+    char out_path[1300];
+    join(out_path, sizeof out_path, c->sim->root, "cloud-cli.out");
+    int status = run_wss(argv, out_path, c->cli_err_path, out, NULL);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
@@ -1702,22 +1658,11 @@ void e2e_dss_nonce(char out[32])
 
 /* ------------------------------------------------------------ running the wss command */
 
-int e2e_run(const char *dir, char **out, char **err, const char *arg, ...)
+/* Runs argv (argv[0] the binary) with no standard input, its output and
+ * error into the two files, which come back malloc'd when out/err are not
+ * NULL. Returns the raw wait status. */
+static int run_wss(const char *const *argv, const char *out_path, const char *err_path, char **out, char **err)
 {
-    const char *bin = wss_bin();
-    const char *argv[64] = {bin};
-    int n = 1;
-    va_list ap;
-    va_start(ap, arg);
-    for (const char *a = arg; a; a = va_arg(ap, const char *)) {
-        assert_true(n < 63);
-        argv[n++] = a;
-    }
-    va_end(ap);
-    argv[n] = NULL;
-    char out_path[4200], err_path[4200];
-    snprintf(out_path, sizeof out_path, "%s/run.stdout", dir);
-    snprintf(err_path, sizeof err_path, "%s/run.stderr", dir);
     pid_t parent = getpid();
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -1730,22 +1675,34 @@ int e2e_run(const char *dir, char **out, char **err, const char *arg, ...)
         int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (in < 0 || o < 0 || e < 0 || dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
             _exit(127);
-        execv(bin, (char *const *)argv);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    char *o = NULL, *e = NULL;
-    assert_int_equal(wss_read_file(out_path, 1 << 24, &o, NULL), WSS_OK);
-    assert_int_equal(wss_read_file(err_path, 1 << 24, &e, NULL), WSS_OK);
     if (out)
-        *out = o;
-    else
-        free(o);
+        assert_int_equal(wss_read_file(out_path, 1 << 24, out, NULL), WSS_OK);
     if (err)
-        *err = e;
-    else
-        free(e);
+        assert_int_equal(wss_read_file(err_path, 1 << 24, err, NULL), WSS_OK);
+    return status;
+}
+
+int e2e_run(const char *dir, char **out, char **err, const char *arg, ...)
+{
+    const char *argv[64] = {wss_bin()};
+    int n = 1;
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a; a = va_arg(ap, const char *)) {
+        assert_true(n < 63);
+        argv[n++] = a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    char out_path[4200], err_path[4200];
+    snprintf(out_path, sizeof out_path, "%s/run.stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/run.stderr", dir);
+    int status = run_wss(argv, out_path, err_path, out, err);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
