@@ -155,8 +155,7 @@ static void accept_report(cloud *c, const wss_http_request *req, const char *glo
     if (!signature_verifies(req, token, sig))
         return wss_http_reply_error(resp, 400, "device.signature does not verify with the device certificate's key");
 
-    if (wss_uuid4(message_id) != WSS_OK)
-        return wss_http_reply_error(resp, 503, "no message id could be made; try again");
+    wss_uuid7(cloud_now_ms(), message_id); /* time-ordered: the outbox's index grows at its end */
     char *cats_text = json_dumps(cats, JSON_COMPACT);
     char *body = sdae_body(message_id, token, sig, device_id, cats);
     cloud_report r = {.device_id = device_id,

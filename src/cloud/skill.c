@@ -99,26 +99,10 @@ static size_t copy_text(char *out, const char *in, size_t max_chars)
     return cloud_copy_text(out, in, strlen(in), max_chars);
 }
 
-/* A fresh messageId: a time-ordered UUID (version 7: the Unix time in
- * milliseconds, then 74 random bits), so that the outbox's unique index on
- * message_id grows at its end instead of dirtying a random page of it per
- * event, each to be written to the WAL at the next commit. A failing random
- * source still gives a valid, unique enough id. */
-static void message_id(char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    static atomic_uint counter;
-    if (wss_uuid4(out) != WSS_OK) {
-        snprintf(out, 37, "msg-%lld-%u", cloud_now_ms(), atomic_fetch_add(&counter, 1) + 1);
-        return;
-    }
-    /* xxxxxxxx-xxxx-4xxx-...: the first 12 hex digits take the time, the version becomes 7. */
-    unsigned long long ms = (unsigned long long)cloud_now_ms();
-    static const int pos[12] = {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12};
-    for (int i = 11; i >= 0; i--, ms >>= 4)
-        out[pos[i]] = hex[ms & 15];
-    out[14] = '7';
-}
+/* A fresh messageId: a time-ordered UUID (version 7), so that the outbox's
+ * unique index on message_id grows at its end instead of dirtying a random
+ * page of it per event, each to be written to the WAL at the next commit. */
+static void message_id(char out[37]) { wss_uuid7(cloud_now_ms(), out); }
 
 /* ------------------------------------------------------------ answers */
 

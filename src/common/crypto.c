@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -90,16 +91,17 @@ char *wss_random_token(const char *prefix, size_t nbytes)
     return token;
 }
 
-wss_err wss_uuid4(char out[37])
+/* splitmix64's finaliser: a bijection of 64-bit values that spreads every
+ * input bit over the output. */
+static uint64_t mix64(uint64_t z)
 {
-    unsigned char b[16];
-    if (!out)
-        return WSS_ERR_INVALID;
-    if (wss_random_bytes(b, sizeof b) != WSS_OK)
-        return WSS_ERR_CRYPTO;
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    /* 8-4-4-4-12 lowercase hex digits, as "%02x" per byte would give. */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void hex_bytes(const unsigned char *b, char out[37])
+{
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
     for (int i = 0; i < 16; i++) {
@@ -109,19 +111,66 @@ wss_err wss_uuid4(char out[37])
         out[o++] = hex[b[i] & 0x0f];
     }
     out[o] = 0;
+}
+
+wss_err wss_uuid4(char out[37])
+{
+    unsigned char b[16];
+    if (!out)
+        return WSS_ERR_INVALID;
+    if (wss_random_bytes(b, sizeof b) != WSS_OK)
+        return WSS_ERR_CRYPTO;
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    hex_bytes(b, out);
     return WSS_OK;
 }
 
+void wss_uuid7(long long unix_ms, char out[37])
+{
+    /* Per thread: a random key and a counter. mix64 of key + n * odd is one
+     * to one in n, so a thread never repeats itself within 2^64 ids; threads
+     * differ by their keys. */
+    static _Thread_local uint64_t key, n;
+    static _Thread_local int seeded;
+    if (!seeded) {
+        if (wss_random_bytes(&key, sizeof key) != WSS_OK) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            key = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)(uintptr_t)&key);
+        }
+        seeded = 1;
+    }
+    uint64_t r1 = mix64(key + ++n * 0x9e3779b97f4a7c15ULL), r2 = mix64(r1 ^ key);
+    uint64_t ms = unix_ms < 0 ? 0 : (uint64_t)unix_ms;
+    unsigned char b[16];
+    for (int i = 0; i < 6; i++)
+        b[i] = (unsigned char)(ms >> (40 - 8 * i));
+    b[6] = (unsigned char)(0x70 | ((r2 >> 8) & 0x0f)); /* version 7, then 12 bits */
+    b[7] = (unsigned char)r2;
+    for (int i = 8; i < 16; i++)
+        b[i] = (unsigned char)(r1 >> (8 * (15 - i)));
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 9562 variant, 62 bits left */
+    hex_bytes(b, out);
+}
+
 /* ---- hashing and comparison ----------------------------------------------- */
+
+/* SHA-256 fetched once: EVP_sha256() makes OpenSSL 3 look the implementation
+ * up, under its locks, on every digest. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static void sha256_fetch(void) { sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL); }
 
 void wss_sha256(const void *data, size_t len, uint8_t out[32])
 {
     static const unsigned char empty = 0;
     if (!data)
         data = &empty, len = 0;
+    pthread_once(&sha256_once, sha256_fetch);
     /* There is no error to return: a made-up digest (say all zeros) would let
      * unrelated secrets compare equal when stored by digest, so stop instead. */
-    if (EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) != 1)
+    if (EVP_Digest(data, len, out, NULL, sha256_md ? sha256_md : EVP_sha256(), NULL) != 1)
         abort();
 }
 

@@ -27,6 +27,15 @@ char *wss_random_token(const char *prefix, size_t nbytes);
 /* A random version-4 UUID in lower-case 8-4-4-4-12 form; out must hold 37 bytes. */
 wss_err wss_uuid4(char out[37]);
 
+/* A version-7 UUID (RFC 9562): unix_ms in its first 48 bits, then 74 bits
+ * that differ from id to id, in lower-case 8-4-4-4-12 form; out must hold 37
+ * bytes. For message ids, which must be unique and, in an index, grow at its
+ * end; not for secrets: the 74 bits come from a generator of the calling
+ * thread, seeded once from wss_random_bytes (OpenSSL 3.0 takes a global
+ * write lock in every RAND_bytes, which many threads asking at once feel).
+ * Cannot fail. */
+void wss_uuid7(long long unix_ms, char out[37]);
+
 /* SHA-256 of data; out receives 32 bytes. */
 void wss_sha256(const void *data, size_t len, uint8_t out[32]);
 

@@ -1,4 +1,5 @@
 /* test_crypto.c - unit tests for random values, hashing, base64 and ECDSA P-256 keys. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 /* cmocka needs the four headers above first. */
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +149,57 @@ static void test_uuid4(void **state)
     assert_int_equal(u[14], '4');
     assert_non_null(strchr("89ab", u[19]));
     assert_string_not_equal(u, v);
+}
+
+/* Version-7 ids: the layout, the time in front, and no repeats, neither
+ * within a thread nor between threads (each has its own generator). */
+#define UUID7_PER_THREAD 20000
+#define UUID7_THREADS 4
+static char uuid7_ids[UUID7_THREADS * UUID7_PER_THREAD][37];
+
+static void *uuid7_thread(void *arg)
+{
+    char(*ids)[37] = arg;
+    for (int i = 0; i < UUID7_PER_THREAD; i++)
+        wss_uuid7(1793491200123LL, ids[i]);
+    return NULL;
+}
+
+static int by_text(const void *a, const void *b) { return strcmp(a, b); }
+
+static void test_uuid7(void **state)
+{
+    (void)state;
+    char u[37];
+    /* 2026-11-01T00:00:00.123Z: 0x01a19467e87b milliseconds. */
+    wss_uuid7(1793491200123LL, u);
+    assert_int_equal(strlen(u), 36);
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23)
+            assert_int_equal(u[i], '-');
+        else
+            assert_true(is_hex_lower(u[i]));
+    }
+    char ms_hex[16];
+    snprintf(ms_hex, sizeof ms_hex, "%012llx", 1793491200123LL);
+    assert_memory_equal(u, ms_hex, 8);
+    assert_memory_equal(u + 9, ms_hex + 8, 4);
+    assert_int_equal(u[14], '7');
+    assert_non_null(strchr("89ab", u[19]));
+    /* Later milliseconds sort after earlier ones, whatever the random part. */
+    char later[37];
+    wss_uuid7(1793491200124LL, later);
+    assert_true(strcmp(later, u) > 0);
+
+    pthread_t t[UUID7_THREADS];
+    for (int i = 0; i < UUID7_THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, uuid7_thread, uuid7_ids[i * UUID7_PER_THREAD]), 0);
+    for (int i = 0; i < UUID7_THREADS; i++)
+        pthread_join(t[i], NULL);
+    size_t n = UUID7_THREADS * UUID7_PER_THREAD;
+    qsort(uuid7_ids, n, sizeof *uuid7_ids, by_text);
+    for (size_t i = 1; i < n; i++)
+        assert_string_not_equal(uuid7_ids[i - 1], uuid7_ids[i]);
 }
 
 static void test_random_token(void **state)
@@ -609,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_ct_equal),
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_uuid4),
+        cmocka_unit_test(test_uuid7),
         cmocka_unit_test(test_random_token),
         cmocka_unit_test(test_base64_rfc4648),
         cmocka_unit_test(test_base64_rejects),
