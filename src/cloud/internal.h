@@ -127,6 +127,10 @@ void cloud_outbox_stop(struct cloud_outbox *ob);
 /* intake.c, skill.c, metrics.c: route handlers */
 void cloud_intake_handle(cloud *c, const wss_http_request *req, wss_http_response *resp);
 void cloud_skill_handle(cloud *c, const wss_http_request *req, wss_http_response *resp);
+/* The Alexa.Discovery AddOrUpdateReport of a bound device, with messageId
+ * message_id and without payload.scope, malloc'd into *out; the store's
+ * WSS_ERR_NOT_FOUND when the device is not bound (any more). */
+wss_err cloud_discovery_event(cloud *c, const char *device_id, const char *message_id, char **out);
 void cloud_metrics_handle(cloud *c, const wss_http_request *req, wss_http_response *resp);
 
 /* metrics.c: counters and a histogram, safe from any thread. */

@@ -16,6 +16,10 @@
  *   other 4xx           dead at once (400, 403, 404, 413...)
  *   no answer, no token exponential backoff
  *
+ * and, before anything is sent, a discovery report whose device is no longer
+ * bound is dead (NO_BINDING): CDAD queues the event, the report is built
+ * from the binding when it is sent.
+ *
  * Each event counts its tries (attempts) and, apart, the 5xx answers among
  * them (server_errors), so the two budgets do not eat into each other: the
  * (max_retries + 1)th 5xx is dead whatever 429s or network errors came
@@ -427,6 +431,22 @@ static void send_transfer(struct cloud_outbox *ob, transfer *t, int force_refres
                     "the event's gateway URL is not a known Alexa event gateway or the configured gateway_url");
         transfer_free(t);
         return;
+    }
+    /* A discovery report queued by CDAD is built from its binding now. */
+    if (!item->body[0] && item->device_id && strcmp(item->kind, "discovery") == 0) {
+        char *built = NULL;
+        wss_err rc = cloud_discovery_event(ob->c, item->device_id, item->message_id, &built);
+        if (rc == WSS_OK) {
+            free(item->body);
+            item->body = built;
+        } else {
+            if (rc == WSS_ERR_NOT_FOUND)
+                record_dead(ob, item, 0, "NO_BINDING", "the device is not bound to a user: there is nothing to report");
+            else
+                retry_or_give_up(ob, item, 0, "STORE_UNAVAILABLE", "the device's binding could not be read");
+            transfer_free(t);
+            return;
+        }
     }
     prep_result pr;
     if (strcmp(item->kind, "sdae") == 0)

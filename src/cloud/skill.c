@@ -151,20 +151,19 @@ static void reply_written(wss_http_response *resp, cloud_jw *w)
     resp->content_type = "application/json";
 }
 
-/* "header":{...} of an answer or event, with a fresh messageId (copied to
- * mid when not NULL) and the correlation token when there is one. */
-static void write_header(cloud_jw *w, const char *ns, const char *name, const char *correlation, char *mid)
+/* "header":{...} of an answer or event, with messageId mid (a fresh one
+ * when NULL) and the correlation token when there is one. */
+static void write_header(cloud_jw *w, const char *ns, const char *name, const char *correlation, const char *mid)
 {
     char id[37];
-    message_id(id);
-    if (mid)
-        memcpy(mid, id, sizeof id);
+    if (!mid)
+        message_id(id), mid = id;
     cloud_jw_raw(w, "\"header\":{\"namespace\":");
     cloud_jw_str(w, ns);
     cloud_jw_raw(w, ",\"name\":");
     cloud_jw_str(w, name);
     cloud_jw_raw(w, ",\"payloadVersion\":\"3\",\"messageId\":");
-    cloud_jw_str(w, id);
+    cloud_jw_str(w, mid);
     if (correlation) {
         cloud_jw_raw(w, ",\"correlationToken\":");
         cloud_jw_str(w, correlation);
@@ -479,22 +478,30 @@ static void friendly_name(const json_t *device, char out[TEXT_BUF])
     snprintf(out, TEXT_BUF, "%s", FALLBACK_FRIENDLY_NAME);
 }
 
-/* The Proactive Discovery report of a device about to be bound: an
- * Alexa.Discovery AddOrUpdateReport of its endpoint, without payload.scope
- * (the outbox adds the user's Alexa token when sending). The device's naming
- * categories come from its report (naming, from report_naming). NULL when
- * memory ran out; mid receives the event's messageId. */
-static char *discovery_body(cloud *c, const char *device_id, const char *naming, const char *name, char mid[37])
+/* The Proactive Discovery report of a bound device: an Alexa.Discovery
+ * AddOrUpdateReport of its endpoint, without payload.scope (the outbox adds
+ * the user's Alexa token when sending). The binding says the name, the
+ * device's report its naming categories. The outbox builds it when it sends
+ * the event CDAD queued, so that a bind writes a few bytes instead of a
+ * report, and a retry sends the same report (the same messageId). */
+wss_err cloud_discovery_event(cloud *c, const char *device_id, const char *message_id, char **out)
 {
+    *out = NULL;
+    cloud_binding b;
+    wss_err rc = c->store->ops->binding_get(c->store, device_id, &b);
+    if (rc != WSS_OK)
+        return rc;
     cloud_categories cats;
-    display_categories(naming, &cats);
+    display_categories(b.naming_categories, &cats);
     cloud_jw w = {0};
     cloud_jw_raw(&w, "{\"event\":{");
-    write_header(&w, "Alexa.Discovery", "AddOrUpdateReport", NULL, mid);
+    write_header(&w, "Alexa.Discovery", "AddOrUpdateReport", NULL, message_id);
     cloud_jw_raw(&w, ",\"payload\":{\"endpoints\":[");
-    write_endpoint(&w, c, device_id, name, &cats);
+    write_endpoint(&w, c, device_id, b.friendly_name, &cats);
     cloud_jw_raw(&w, "]}}}");
-    return cloud_jw_take(&w, NULL);
+    cloud_binding_free(&b);
+    *out = cloud_jw_take(&w, NULL);
+    return *out ? WSS_OK : WSS_ERR_NOMEM;
 }
 
 /* Binds device_id to the user behind token (both checked already) and
@@ -510,21 +517,15 @@ static void associate(cloud *c, wss_http_response *resp, const char *token, cons
     if (ar != AUTH_OK)
         return auth_error(resp, correlation, ar);
 
-    /* The discovery report is built before the binding and committed with it,
-     * so that a binding never exists without its report: if the transaction
-     * fails, neither is kept and Alexa's redelivery makes both. */
-    char *naming = NULL;
-    wss_err rc = c->store->ops->report_naming(c->store, device_id, &naming);
-    char *body = rc == WSS_OK ? discovery_body(c, device_id, naming, name, mid) : NULL;
-    free(naming);
-    if (rc == WSS_OK && !body)
-        rc = WSS_ERR_NOMEM;
+    /* The discovery event is committed with the binding, so that a binding
+     * never exists without its report: if the transaction fails, neither is
+     * kept and Alexa's redelivery makes both. The outbox builds the report
+     * from the binding when it sends it (cloud_discovery_event). */
+    message_id(mid);
     const char *gateway = c->cfg.gateway_url ? c->cfg.gateway_url : cloud_region_gateway(c->cfg.region);
     cloud_outbox_event discovery = {
-        .kind = "discovery", .message_id = mid, .gateway_url = gateway, .body = body, .user_id = user.user_id};
-    if (rc == WSS_OK)
-        rc = c->store->ops->bind(c->store, device_id, user.user_id, name, &discovery, cloud_now_ms(), &created);
-    free(body);
+        .kind = "discovery", .message_id = mid, .gateway_url = gateway, .user_id = user.user_id, .device_id = device_id};
+    wss_err rc = c->store->ops->bind(c->store, device_id, user.user_id, name, &discovery, cloud_now_ms(), &created);
     if (rc == WSS_ERR_NOT_FOUND)
         return alexa_error(resp, 200, correlation, "NO_SUCH_ENDPOINT",
                            "no device with this id has reported to this cloud");

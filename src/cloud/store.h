@@ -33,8 +33,9 @@ typedef struct cloud_outbox_item {
     char kind[32];       /* "sdae" or "discovery" */
     char message_id[64]; /* stable across retries */
     char *gateway_url;
-    char *body;        /* the event JSON without the token (the sender adds it) */
+    char *body;        /* the event JSON without the token (the sender adds it); "" when device_id says what to build */
     char *user_id;     /* for "discovery": whose Alexa token to use; NULL for "sdae" */
+    char *device_id;   /* for a "discovery" stored without a body: the bound device to report; else NULL */
     int attempts;      /* tries made so far, whatever their outcome */
     int server_errors; /* those of them the gateway answered with a 5xx */
 } cloud_outbox_item;
@@ -44,12 +45,23 @@ typedef struct cloud_outbox_event {
     const char *kind;        /* "sdae" or "discovery" */
     const char *message_id;  /* shorter than 64 bytes, unique in the outbox */
     const char *gateway_url; /* non-empty, shorter than 4096 bytes */
-    const char *body;        /* the event JSON without the token */
+    const char *body;        /* the event JSON without the token; NULL when built at send time from device_id */
     const char *user_id;     /* may be NULL */
+    const char *device_id;   /* with a NULL body: the device whose binding the event reports (see binding_get) */
 } cloud_outbox_event;
 
 /* Frees the strings of an item filled by outbox_claim (not the item itself). */
 void cloud_outbox_item_free(cloud_outbox_item *item);
+
+/* A device's binding to a user, with what its discovery report needs. */
+typedef struct cloud_binding {
+    char user_id[128];
+    char *friendly_name;     /* NULL when the CDAD gave none */
+    char *naming_categories; /* the JSON array text of the device's report */
+} cloud_binding;
+
+/* Frees the strings of a binding filled by binding_get (not the struct). */
+void cloud_binding_free(cloud_binding *b);
 
 /* The maker's user behind an account-linking access token. */
 typedef struct cloud_user {
@@ -83,10 +95,6 @@ typedef struct cloud_store_ops {
      * array), gateway_url, created_ms} (never the session token or the
      * signature); WSS_ERR_NOT_FOUND when the device never reported. */
     wss_err (*report_get)(cloud_store *st, const char *device_id, json_t **out);
-    /* A stored report's naming categories: the JSON array text report_add
-     * took, malloc'd into *out (NULL on failure); WSS_ERR_NOT_FOUND when the
-     * device never reported. What CDAD needs, without a document to build. */
-    wss_err (*report_naming)(cloud_store *st, const char *device_id, char **out);
 
     /* Outbox. claim leases up to max due events (pending, next_attempt_ms <=
      * now, no lease running), oldest due first, until now + lease_ms, and
@@ -144,6 +152,9 @@ typedef struct cloud_store_ops {
      * its event are committed; concurrent calls share commits. */
     wss_err (*bind)(cloud_store *st, const char *device_id, const char *user_id, const char *friendly_name,
                     const cloud_outbox_event *on_create, long long now_ms, int *created);
+    /* A device's binding and its report's naming categories (free with
+     * cloud_binding_free); WSS_ERR_NOT_FOUND when the device is not bound. */
+    wss_err (*binding_get)(cloud_store *st, const char *device_id, cloud_binding *out);
     /* The user's devices, a JSON array of {device_id, friendly_name (or null),
      * naming_categories (an array)} in binding order; empty for an unknown user. */
     wss_err (*user_devices)(cloud_store *st, const char *user_id, json_t **out);

@@ -86,6 +86,9 @@ static const char *const cloud_migrations[] = {
     "  expires_ms INTEGER NOT NULL);",
     /* 2: the 5xx answers among an event's tries, a budget of their own */
     "ALTER TABLE outbox ADD COLUMN server_errors INTEGER NOT NULL DEFAULT 0;",
+    /* 3: a discovery report is built when sent, from the binding it names
+     * (body ''), not stored with it: a bind writes a few bytes, not a report */
+    "ALTER TABLE outbox ADD COLUMN device_id TEXT;",
 };
 
 /* What a queued request asks of the committer: a bind, or one of the
@@ -141,6 +144,7 @@ typedef struct reader {
     sqlite3 *db;
     sqlite3_stmt *user_by_token;
     sqlite3_stmt *report_get;
+    sqlite3_stmt *binding_get;
 } reader;
 
 typedef struct sqlite_store {
@@ -397,21 +401,36 @@ static wss_err sq_report_get(cloud_store *base, const char *device_id, json_t **
     return rc;
 }
 
-static wss_err sq_report_naming(cloud_store *base, const char *device_id, char **out)
+void cloud_binding_free(cloud_binding *b)
+{
+    if (!b)
+        return;
+    free(b->friendly_name);
+    free(b->naming_categories);
+    b->friendly_name = b->naming_categories = NULL;
+}
+
+static wss_err sq_binding_get(cloud_store *base, const char *device_id, cloud_binding *out)
 {
     sqlite_store *s = sq(base);
     if (!out || !device_id)
         return WSS_ERR_INVALID;
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     reader *r = reader_take(s);
-    sqlite3_stmt *st = r->report_get;
+    sqlite3_stmt *st = r->binding_get;
     wss_err rc = WSS_ERR_NOT_FOUND;
     int step = sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC) == SQLITE_OK ? sqlite3_step(st) : SQLITE_ERROR;
     if (step == SQLITE_ROW) {
-        *out = wss_db_column_strdup(st, 2);
-        rc = *out ? WSS_OK : WSS_ERR_NOMEM;
+        snprintf(out->user_id, sizeof out->user_id, "%s", (const char *)sqlite3_column_text(st, 0));
+        out->friendly_name = wss_db_column_strdup(st, 1);
+        out->naming_categories = wss_db_column_strdup(st, 2);
+        rc = WSS_OK;
+        if (!out->naming_categories || (!out->friendly_name && sqlite3_column_type(st, 1) != SQLITE_NULL)) {
+            cloud_binding_free(out);
+            rc = WSS_ERR_NOMEM;
+        }
     } else if (step != SQLITE_DONE)
-        rc = store_failed(r->db, "report naming");
+        rc = store_failed(r->db, "binding get");
     reader_give(r, st);
     return rc;
 }
@@ -425,7 +444,8 @@ void cloud_outbox_item_free(cloud_outbox_item *item)
     free(item->gateway_url);
     free(item->body);
     free(item->user_id);
-    item->gateway_url = item->body = item->user_id = NULL;
+    free(item->device_id);
+    item->gateway_url = item->body = item->user_id = item->device_id = NULL;
 }
 
 static wss_err sq_outbox_add(cloud_store *base, const char *kind, const char *message_id, const char *gateway_url,
@@ -459,7 +479,9 @@ static wss_err item_from_row(sqlite3_stmt *st, cloud_outbox_item *item)
     item->user_id = wss_db_column_strdup(st, 5);
     item->attempts = sqlite3_column_int(st, 6);
     item->server_errors = sqlite3_column_int(st, 7);
-    if (!item->gateway_url || !item->body || (!item->user_id && sqlite3_column_type(st, 5) != SQLITE_NULL)) {
+    item->device_id = wss_db_column_strdup(st, 8);
+    if (!item->gateway_url || !item->body || (!item->user_id && sqlite3_column_type(st, 5) != SQLITE_NULL) ||
+        (!item->device_id && sqlite3_column_type(st, 8) != SQLITE_NULL)) {
         cloud_outbox_item_free(item);
         return WSS_ERR_NOMEM;
     }
@@ -470,7 +492,7 @@ static wss_err item_from_row(sqlite3_stmt *st, cloud_outbox_item *item)
  * outbox_by_state and sorts every pending event; the partial index reads
  * only the due ones. */
 #define OUTBOX_DUE_SQL                                                                                                 \
-    "SELECT id, kind, message_id, gateway_url, body, user_id, attempts, server_errors"                                 \
+    "SELECT id, kind, message_id, gateway_url, body, user_id, attempts, server_errors, device_id"                      \
     " FROM outbox INDEXED BY outbox_due"                                                                               \
     " WHERE state = 'pending' AND next_attempt_ms <= ?1 AND lease_until_ms <= ?1"                                      \
     " ORDER BY next_attempt_ms, id LIMIT ?2"
@@ -752,9 +774,10 @@ static wss_err bind_event_insert(sqlite_store *s, const bind_req *r)
     sqlite3_bind_text(ev, 1, e->kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(ev, 2, e->message_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(ev, 3, e->gateway_url, -1, SQLITE_STATIC);
-    sqlite3_bind_text(ev, 4, e->body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ev, 4, e->body ? e->body : "", -1, SQLITE_STATIC);
     bind_text_or_null(ev, 5, e->user_id);
     sqlite3_bind_int64(ev, 6, r->now_ms);
+    bind_text_or_null(ev, 7, e->body ? NULL : e->device_id);
     int step = sqlite3_step(ev);
     int code = sqlite3_extended_errcode(s->bind_db);
     sqlite3_reset(ev);
@@ -1020,7 +1043,8 @@ static void *committer_main(void *arg)
 static int event_valid(const cloud_outbox_event *e)
 {
     return fits(e->kind, MEMBER_SIZE(cloud_outbox_item, kind)) &&
-           fits(e->message_id, MEMBER_SIZE(cloud_outbox_item, message_id)) && fits(e->gateway_url, URL_SIZE) && e->body;
+           fits(e->message_id, MEMBER_SIZE(cloud_outbox_item, message_id)) && fits(e->gateway_url, URL_SIZE) &&
+           (e->body || fits(e->device_id, DEVICE_ID_SIZE));
 }
 
 /* Queues req for the committer and sleeps until it is done. 0 when the
@@ -1209,6 +1233,7 @@ static void destroy(sqlite_store *s)
         reader *r = &s->readers[i];
         sqlite3_finalize(r->user_by_token);
         sqlite3_finalize(r->report_get);
+        sqlite3_finalize(r->binding_get);
         sqlite3_close(r->db);
         pthread_mutex_destroy(&r->lock);
     }
@@ -1263,7 +1288,6 @@ static const cloud_store_ops sqlite_ops = {
     .close = sq_close,
     .report_add = sq_report_add,
     .report_get = sq_report_get,
-    .report_naming = sq_report_naming,
     .outbox_add = sq_outbox_add,
     .outbox_claim = sq_outbox_claim,
     .outbox_delivered = sq_outbox_delivered,
@@ -1275,6 +1299,7 @@ static const cloud_store_ops sqlite_ops = {
     .user_token_add = sq_user_token_add,
     .user_by_token = sq_user_by_token,
     .bind = sq_bind,
+    .binding_get = sq_binding_get,
     .user_devices = sq_user_devices,
     .grant_put = sq_grant_put,
     .grant_get = sq_grant_get,
@@ -1301,8 +1326,8 @@ static wss_err prepare_committer(sqlite_store *s, char *err, size_t errlen)
         prepare_one(db, &s->bind_undo, "DELETE FROM bindings WHERE device_id = ?") &&
         prepare_one(db, &s->bind_event,
                     "INSERT INTO outbox (kind, message_id, gateway_url, body, user_id, state, attempts,"
-                    " next_attempt_ms, lease_until_ms, created_ms, updated_ms)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, 0, ?6, ?6)") &&
+                    " next_attempt_ms, lease_until_ms, created_ms, updated_ms, device_id)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, 0, ?6, ?6, ?7)") &&
         prepare_one(db, &s->ob_delivered,
                     "UPDATE outbox SET state = 'delivered', attempts = ?, lease_until_ms = 0, updated_ms = ?"
                     " WHERE id = ?") &&
@@ -1327,7 +1352,11 @@ static wss_err open_reader(reader *r, const char *path, char *err, size_t errlen
         sqlite3_prepare_v3(r->db,
                            "SELECT device_id, global_device_id, naming_categories, gateway_url, created_ms"
                            " FROM reports WHERE device_id = ?",
-                           -1, SQLITE_PREPARE_PERSISTENT, &r->report_get, NULL) != SQLITE_OK) {
+                           -1, SQLITE_PREPARE_PERSISTENT, &r->report_get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(r->db,
+                           "SELECT b.user_id, b.friendly_name, r.naming_categories"
+                           " FROM bindings b JOIN reports r ON r.device_id = b.device_id WHERE b.device_id = ?",
+                           -1, SQLITE_PREPARE_PERSISTENT, &r->binding_get, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open a reader on %s: %s", path, r->db ? sqlite3_errmsg(r->db) : "out of memory");
         return WSS_ERR_STORE;
     }

@@ -627,6 +627,38 @@ static void test_discovery_without_grant_dead(void **state)
     assert_int_equal(cloud_fx_metric(fx, "wss_cloud_events_dead_lettered_total{code=\"NO_ALEXA_GRANT\"}"), 1);
 }
 
+/* CDAD queues a discovery report by the device's id and the outbox builds
+ * it from the binding; an event naming a device that is not bound is dead
+ * before any try reaches the gateway. */
+static void test_discovery_of_unbound_device_dead(void **state)
+{
+    cloud_fx *fx = *state;
+    cloud_store *st = fx->c.store;
+    assert_int_equal(st->ops->user_add(st, "user-1", NULL, cloud_now_ms()), WSS_OK);
+    cloud_report r = {.device_id = "dev-bound",
+                      .global_device_id = "G030QC0000000001",
+                      .session_token = "session-token",
+                      .signature = "MEUCIQ==",
+                      .naming_categories = "[\"SWITCH\"]",
+                      .gateway_url = fx->c.cfg.gateway_url};
+    char sdae_mid[37], mid[37];
+    wss_uuid4(sdae_mid);
+    wss_uuid4(mid);
+    assert_int_equal(st->ops->report_add(st, &r, sdae_mid, "{\"event\":{\"payload\":{}}}", cloud_now_ms()), WSS_OK);
+    cloud_outbox_event ev = {.kind = "discovery",
+                             .message_id = mid,
+                             .gateway_url = fx->c.cfg.gateway_url,
+                             .user_id = "user-1",
+                             .device_id = "dev-never-bound"};
+    assert_int_equal(st->ops->bind(st, "dev-bound", "user-1", "Lamp", &ev, cloud_now_ms(), NULL), WSS_OK);
+    cloud_fx_start_outbox(fx);
+    json_t *dead = cloud_fx_wait_outbox(fx, mid, "dead", WAIT_MS);
+    assert_event_json(dead, "dead", 1, "NO_BINDING");
+    json_decref(dead);
+    assert_int_equal(cloud_fx_metric(fx, "wss_cloud_events_dead_lettered_total{code=\"NO_BINDING\"}"), 1);
+    assert_int_equal(cloud_fx_event_count(fx, "discovery.recorded"), 0);
+}
+
 static void test_discovery_refreshes_expired_grant(void **state)
 {
     cloud_fx *fx = *state;
@@ -741,6 +773,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_error_shared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_id_stable_across_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discovery_without_grant_dead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discovery_of_unbound_device_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discovery_refreshes_expired_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discovery_refresh_refused_dead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discovery_refresh_retried_when_lwa_fails, setup, teardown),

@@ -360,7 +360,13 @@ static void cdad_binds_and_queues_discovery(void **state)
             found++;
             assert_string_equal(items[i].user_id, "user-1");
             assert_string_equal(items[i].gateway_url, w->fx->c.cfg.gateway_url);
-            json_t *ev = json_loads(items[i].body, JSON_REJECT_DUPLICATES, NULL);
+            /* Queued by reference, built when sent. */
+            assert_string_equal(items[i].body, "");
+            assert_string_equal(items[i].device_id, "ACME0001:sess-1");
+            char *body = NULL;
+            assert_int_equal(cloud_discovery_event(&w->fx->c, items[i].device_id, items[i].message_id, &body), WSS_OK);
+            json_t *ev = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+            free(body);
             assert_non_null(ev);
             assert_jstr(ev, "event.header.namespace", "Alexa.Discovery");
             assert_jstr(ev, "event.header.name", "AddOrUpdateReport");
@@ -380,6 +386,9 @@ static void cdad_binds_and_queues_discovery(void **state)
         cloud_outbox_item_free(&items[i]);
     }
     assert_int_equal(found, 1);
+    char *body = (char *)1;
+    assert_int_equal(cloud_discovery_event(&w->fx->c, "ACME0009:never-bound", "mid", &body), WSS_ERR_NOT_FOUND);
+    assert_null(body);
 }
 
 /* A redelivered CDAD binds once, answers success twice, queues one discovery. */

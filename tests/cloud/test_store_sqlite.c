@@ -679,7 +679,70 @@ static void test_bind_event_only_when_created(void **state)
     ev = discovery_event("disc-5", "user-1");
     ev.gateway_url = "";
     assert_int_equal(st->ops->bind(st, "dev-2", "user-1", NULL, &ev, 4000, &created), WSS_ERR_INVALID);
+    ev = discovery_event("disc-5", "user-1");
+    ev.body = NULL;
+    ev.device_id = "";
+    assert_int_equal(st->ops->bind(st, "dev-2", "user-1", NULL, &ev, 4000, &created), WSS_ERR_INVALID);
     assert_false(user_has_device(st, "user-1", "dev-2"));
+}
+
+/* An event stored without a body names its device instead, and
+ * binding_get gives what the report is built from. */
+static void test_bind_event_by_device(void **state)
+{
+    fixture *f = *state;
+    cloud_store *st = f->st;
+    add_user(st, "user-1");
+    assert_int_equal(add_report(st, "dev-1", 1000), WSS_OK);
+    assert_int_equal(add_report(st, "dev-2", 1000), WSS_OK);
+
+    cloud_binding b;
+    assert_int_equal(st->ops->binding_get(st, "dev-1", &b), WSS_ERR_NOT_FOUND);
+    assert_null(b.friendly_name);
+    assert_null(b.naming_categories);
+
+    int created = -1;
+    cloud_outbox_event ev = discovery_event("disc-1", "user-1");
+    ev.body = NULL;
+    ev.device_id = "dev-1";
+    assert_int_equal(st->ops->bind(st, "dev-1", "user-1", "Lamp", &ev, 2000, &created), WSS_OK);
+    assert_int_equal(created, 1);
+    assert_int_equal(st->ops->bind(st, "dev-2", "user-1", NULL, NULL, 2000, &created), WSS_OK);
+
+    cloud_outbox_item items[4];
+    int n = claim(st, 2000, items, 4), seen = 0;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(items[i].message_id, "disc-1")) {
+            seen++;
+            assert_string_equal(items[i].body, "");
+            assert_string_equal(items[i].device_id, "dev-1");
+            assert_string_equal(items[i].user_id, "user-1");
+        } else
+            assert_null(items[i].device_id); /* the SDAEs carry their bodies */
+    }
+    assert_int_equal(seen, 1);
+    free_items(items, n);
+
+    assert_int_equal(st->ops->binding_get(st, "dev-1", &b), WSS_OK);
+    assert_string_equal(b.user_id, "user-1");
+    assert_string_equal(b.friendly_name, "Lamp");
+    json_t *cats = json_loads(b.naming_categories, 0, NULL);
+    assert_string_equal(json_string_value(json_array_get(cats, 0)), "SWITCH");
+    json_decref(cats);
+    cloud_binding_free(&b);
+    assert_null(b.naming_categories);
+    assert_int_equal(st->ops->binding_get(st, "dev-2", &b), WSS_OK);
+    assert_null(b.friendly_name);
+    cloud_binding_free(&b);
+    assert_int_equal(st->ops->binding_get(st, "dev-unknown", &b), WSS_ERR_NOT_FOUND);
+    assert_int_equal(st->ops->binding_get(st, NULL, &b), WSS_ERR_INVALID);
+
+    /* It survives a reopen like every other event. */
+    reopen(f);
+    st = f->st;
+    json_t *row = pending_event(st, "disc-1");
+    assert_non_null(row);
+    json_decref(row);
 }
 
 /* An event whose message_id is taken takes its binding back with it. */
@@ -902,19 +965,24 @@ static void test_reopen_keeps_everything(void **state)
 
 /* A database made before the server_errors column gets it on open, with
  * its events kept. */
-static void test_migration_adds_server_errors(void **state)
+/* A store made by the first schema: migrations 2 (server_errors) and 3
+ * (device_id) run on open and keep its events. */
+static void test_migrations_from_version_1(void **state)
 {
     fixture *f = *state;
     assert_int_equal(add_report(f->st, "dev-1", 1000), WSS_OK);
     f->st->ops->close(f->st);
     f->st = NULL;
-    side_exec(f, "ALTER TABLE outbox DROP COLUMN server_errors; PRAGMA user_version = 1;");
+    side_exec(f, "ALTER TABLE outbox DROP COLUMN device_id; ALTER TABLE outbox DROP COLUMN server_errors;"
+                 " PRAGMA user_version = 1;");
     f->st = open_store(f->path);
     cloud_store *st = f->st;
     cloud_outbox_item items[2];
     assert_int_equal(claim(st, 1000, items, 2), 1);
     assert_string_equal(items[0].message_id, "msg-dev-1");
     assert_int_equal(items[0].server_errors, 0);
+    assert_null(items[0].device_id);
+    assert_true(items[0].body[0] != '\0');
     assert_int_equal(st->ops->outbox_retry_at(st, items[0].id, 1000, 2, 1, "HTTP 500"), WSS_OK);
     free_items(items, 1);
     json_t *row = pending_event(st, "msg-dev-1");
@@ -948,12 +1016,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bind_concurrent_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_race_one_winner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_event_only_when_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bind_event_by_device, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_event_duplicate_message_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_add_failure_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_event_failure_keeps_neither, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bind_failure_fails_its_batch_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migration_adds_server_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrations_from_version_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_failure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
