@@ -162,9 +162,7 @@ static void copy_printable(char *out, size_t outlen, const char *in)
 
 static void item_release(cloud_outbox_item *item)
 {
-    free(item->gateway_url);
-    free(item->body);
-    free(item->user_id);
+    cloud_outbox_item_free(item);
     memset(item, 0, sizeof *item);
 }
 
