@@ -965,15 +965,17 @@ static void test_reopen_keeps_everything(void **state)
 
 /* A database made before the server_errors column gets it on open, with
  * its events kept. */
-/* A store made by the first schema: migrations 2 (server_errors) and 3
- * (device_id) run on open and keep its events. */
+/* A store made by the first schema: migrations 2 (server_errors), 3
+ * (device_id) and 4 (the dead letters' index) run on open and keep its
+ * events. */
 static void test_migrations_from_version_1(void **state)
 {
     fixture *f = *state;
     assert_int_equal(add_report(f->st, "dev-1", 1000), WSS_OK);
     f->st->ops->close(f->st);
     f->st = NULL;
-    side_exec(f, "ALTER TABLE outbox DROP COLUMN device_id; ALTER TABLE outbox DROP COLUMN server_errors;"
+    side_exec(f, "DROP INDEX outbox_dead; CREATE INDEX outbox_by_state ON outbox (state, id);"
+                 " ALTER TABLE outbox DROP COLUMN device_id; ALTER TABLE outbox DROP COLUMN server_errors;"
                  " PRAGMA user_version = 1;");
     f->st = open_store(f->path);
     cloud_store *st = f->st;
@@ -983,11 +985,19 @@ static void test_migrations_from_version_1(void **state)
     assert_int_equal(items[0].server_errors, 0);
     assert_null(items[0].device_id);
     assert_true(items[0].body[0] != '\0');
-    assert_int_equal(st->ops->outbox_retry_at(st, items[0].id, 1000, 2, 1, "HTTP 500"), WSS_OK);
+    long long id = items[0].id;
+    assert_int_equal(st->ops->outbox_retry_at(st, id, 1000, 2, 1, "HTTP 500"), WSS_OK);
     free_items(items, 1);
     json_t *row = pending_event(st, "msg-dev-1");
     assert_int_equal(json_integer_value(json_object_get(row, "server_errors")), 1);
     json_decref(row);
+    /* The dead letters' list reads the new index. */
+    assert_int_equal(st->ops->outbox_dead(st, id, 3, 1, 400, "INVALID_REQUEST_EXCEPTION", "bad", 2000), WSS_OK);
+    json_t *dead = NULL;
+    assert_int_equal(st->ops->outbox_list(st, "dead", 0, &dead), WSS_OK);
+    assert_int_equal(json_array_size(dead), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(dead, 0), "id")), id);
+    json_decref(dead);
 }
 
 static void test_open_failure(void **state)
