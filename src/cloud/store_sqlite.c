@@ -92,8 +92,7 @@ static const char *const cloud_migrations[] = {
     /* 4: an index of every event by state cost each new event an insert and
      * each delivery a move; the operator's lists need the dead letters only
      * (pending ones have outbox_due, delivered ones are read in id order) */
-    "DROP INDEX outbox_by_state;"
-    "CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';",
+    "DROP INDEX outbox_by_state; CREATE INDEX outbox_dead ON outbox (id) WHERE state = 'dead';",
 };
 
 /* What a queued request asks of the committer: a bind, or one of the

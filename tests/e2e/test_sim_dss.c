@@ -574,8 +574,8 @@ static void dss_nonce_rules_400(void **state)
     json_decref(again);
     /* Malformed nonces. */
     static const char *const bad[] = {"short", "has spaces in it",
-                                      "0123456789012345678901234567890123456789"
-                                      "0123456789012345678901234567890"};
+                                      ("0123456789012345678901234567890123456789"
+                                       "0123456789012345678901234567890")};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         r = req(t, 0);
         json_object_set_new(r, "nonce", json_string(bad[i]));
