@@ -4,7 +4,8 @@
 #   2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   3. the unit tests and the fleet test (devices running libwss-device against
 #      the emulator and the cloud) under valgrind (no leaks, no invalid accesses);
-#   4. every libFuzzer target for a bounded time (WSS_FUZZ_SECONDS, default 15).
+#   4. every libFuzzer target for a bounded time (WSS_FUZZ_SECONDS, default 15),
+#      in a clang build that compiles the tests as well (clang's warnings differ).
 # Set WSS_QUICK=1 to run step 1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,8 @@ for t in build/tests/common_test_* build/tests/sim_test_* build/tests/device_tes
 done
 
 step "fuzzing (${WSS_FUZZ_SECONDS:-15} s per target)"
-CC=clang scripts/build.sh build-fuzz -DWSS_FUZZ=ON -DWSS_TESTS=OFF
+# The tests are compiled here too (not run): clang warns where gcc does not.
+CC=clang scripts/build.sh build-fuzz -DWSS_FUZZ=ON -DWSS_TESTS=ON
 for f in build-fuzz/fuzz/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f" | sed 's/^fuzz_//')
